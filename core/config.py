@@ -1,0 +1,112 @@
+"""One typed Settings object, read from the environment.
+
+Every setting has a default and a help text (the field description); the README lists
+them all and a test fails when one is missing there. `python -m core settings` prints
+the table.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'curadoria.db'}"
+
+
+def _env(name: str) -> Any:
+    """An environment variable name used as-is (no CURADORIA_ prefix)."""
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    """Curadoria's settings. Env vars are CURADORIA_<FIELD> unless an alias is given."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CURADORIA_", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field(
+        DEFAULT_SQLITE_URL,
+        validation_alias=_env("DATABASE_URL"),
+        description="Banco de dados (SQLAlchemy URL). Padrão: SQLite em data/curadoria.db. "
+        "Produção: postgresql+psycopg://usuario@host/banco.",
+    )
+    redis_url: str | None = Field(
+        None,
+        validation_alias=_env("REDIS_URL"),
+        description="Redis padrão dos bots, usado pelos clientes sem URL própria "
+        "(ex.: redis://127.0.0.1:6379/0). Opcional.",
+    )
+    openai_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("OPENAI_API_KEY"),
+        description="Chave da API da OpenAI, lida também pelo SDK. Necessária só para fine-tuning.",
+    )
+    openai_base_url: str | None = Field(
+        None,
+        validation_alias=_env("OPENAI_BASE_URL"),
+        description="URL base da API da OpenAI (lida pelo SDK); útil para proxies e testes.",
+    )
+    timezone: str = Field(
+        "America/Sao_Paulo",
+        description="Fuso horário usado para exibir datas e agrupar conversas por dia.",
+    )
+    initial_password_file: Path = Field(
+        PROJECT_ROOT / "data" / "senha_inicial.txt",
+        description="Onde a senha inicial do usuário 'admin' é gravada no primeiro início "
+        "(só quando não existe nenhum administrador). Ela precisa ser trocada no primeiro login.",
+    )
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        description="Tentativas de login erradas seguidas antes de o usuário ser bloqueado por um tempo.",
+    )
+    login_lockout_seconds: int = Field(
+        30,
+        ge=1,
+        description="Primeiro bloqueio após as falhas de login, em segundos; dobra a cada nova "
+        "falha, até 15 minutos.",
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once from the environment)."""
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings so the environment is read again (tests, CLI)."""
+    get_settings.cache_clear()
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets a field."""
+    info = Settings.model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"CURADORIA_{field.upper()}"
+
+
+def describe_settings() -> list[dict[str, str]]:
+    """One row per setting: env var, default and help text (for the README and the CLI)."""
+    rows = []
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        if isinstance(default, Path):
+            default = default.relative_to(PROJECT_ROOT) if default.is_relative_to(PROJECT_ROOT) else default
+        if name == "database_url":
+            default = "sqlite:///data/curadoria.db"
+        rows.append(
+            {
+                "env": env_name(name),
+                "default": "" if default is None else str(default),
+                "help": info.description or "",
+            }
+        )
+    return rows
