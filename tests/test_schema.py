@@ -1,0 +1,127 @@
+"""The schema: migrations equal the models, seed names exist, the database enforces rules."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from core.models import Base
+
+SEED_FINE_TUNING_COLUMNS = {
+    "id", "cliente_id", "openai_job_id", "status", "conversas_usadas", "modelo_base",
+    "modelo_fine_tuned", "custo_estimado", "erro", "created_at", "completed_at",
+}
+
+
+def test_migrations_produce_exactly_the_models_schema(engine):
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_seed_fine_tuning_columns_and_indexes_exist_with_seed_names(engine):
+    inspector = inspect(engine)
+    columns = {c["name"] for c in inspector.get_columns("fine_tuning_jobs")}
+    assert SEED_FINE_TUNING_COLUMNS <= columns
+    indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("fine_tuning_jobs")}
+    assert indexes["idx_fine_tuning_cliente"] == ["cliente_id"]
+    assert indexes["idx_fine_tuning_status"] == ["status"]
+
+
+def test_contract_columns_exist(engine):
+    inspector = inspect(engine)
+    cols = lambda t: {c["name"] for c in inspector.get_columns(t)}  # noqa: E731
+    assert {"id", "nome", "slug", "whatsapp", "system_prompt", "modelo_base", "modelo_ativo",
+            "redis_url", "redis_db", "redis_prefix"} <= cols("clientes")
+    assert {"id", "cliente_id", "whatsapp", "iniciada_em", "ultima_mensagem_em", "status",
+            "modelo_usado", "avaliacao", "avaliado_em", "avaliado_por"} <= cols("conversas")
+    assert {"id", "conversa_id", "role", "conteudo", "enviada_em", "redis_key"} <= cols("mensagens")
+
+
+def _insert_cliente(conn) -> int:
+    conn.execute(text("INSERT INTO clientes (nome, slug) VALUES ('Loja', 'loja')"))
+    return conn.execute(text("SELECT id FROM clientes WHERE slug = 'loja'")).scalar_one()
+
+
+def _insert_conversa(conn, cliente_id, status="finalizada", avaliacao=None, inicio=None):
+    inicio = inicio or dt.datetime(2026, 11, 1, 12, 0)
+    conn.execute(
+        text("INSERT INTO conversas (cliente_id, whatsapp, iniciada_em, ultima_mensagem_em, dia,"
+             " status, avaliacao) VALUES (:c, '5511999990000', :i, :i, :d, :s, :a)"),
+        {"c": cliente_id, "i": inicio, "d": inicio.date(), "s": status, "a": avaliacao},
+    )
+
+
+@pytest.mark.parametrize("column, value", [("avaliacao", "otima"), ("status", "fechada")])
+def test_database_rejects_invalid_rating_or_status_written_in_sql(engine, column, value):
+    with engine.begin() as conn:
+        cliente_id = _insert_cliente(conn)
+    kwargs = {"avaliacao": value} if column == "avaliacao" else {"status": value}
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        _insert_conversa(conn, cliente_id, **kwargs)
+
+
+def test_database_rejects_unknown_role_and_orphan_message(engine):
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("INSERT INTO mensagens (conversa_id, cliente_id, role, conteudo,"
+                          " enviada_em, redis_key) VALUES (999, 999, 'user', 'oi', :t, 'k')"),
+                     {"t": dt.datetime(2026, 1, 1)})
+
+
+def test_the_same_conversa_cannot_be_imported_twice(engine):
+    with engine.begin() as conn:
+        cliente_id = _insert_cliente(conn)
+        _insert_conversa(conn, cliente_id)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        _insert_conversa(conn, cliente_id)
+
+
+def test_second_open_fine_tuning_job_for_a_cliente_is_rejected(engine):
+    with engine.begin() as conn:
+        cliente_id = _insert_cliente(conn)
+        conn.execute(text("INSERT INTO fine_tuning_jobs (cliente_id, status) VALUES (:c, 'succeeded')"),
+                     {"c": cliente_id})
+        conn.execute(text("INSERT INTO fine_tuning_jobs (cliente_id, status) VALUES (:c, 'pending')"),
+                     {"c": cliente_id})
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("INSERT INTO fine_tuning_jobs (cliente_id, status) VALUES (:c, 'running')"),
+                     {"c": cliente_id})
+
+
+def _rollup(conn) -> dict:
+    rows = conn.execute(text("SELECT status, avaliacao, sum(total) FROM conversas_resumo"
+                             " GROUP BY status, avaliacao HAVING sum(total) <> 0"))
+    return {(s, a): n for s, a, n in rows}
+
+
+def test_rollup_stays_exact_when_ratings_are_written_directly_in_sql(engine):
+    with engine.begin() as conn:
+        cliente_id = _insert_cliente(conn)
+        for minute in range(3):
+            _insert_conversa(conn, cliente_id, inicio=dt.datetime(2026, 11, 1, 12, minute))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE conversas SET avaliacao = 'boa' WHERE id IN "
+                          "(SELECT id FROM conversas ORDER BY id LIMIT 2)"))
+        conn.execute(text("UPDATE conversas SET avaliacao = 'ruim' WHERE id = "
+                          "(SELECT max(id) FROM conversas)"))
+        conn.execute(text("DELETE FROM conversas WHERE id = (SELECT min(id) FROM conversas)"))
+    with engine.connect() as conn:
+        assert _rollup(conn) == {("finalizada", "boa"): 1, ("finalizada", "ruim"): 1}
+
+
+def test_every_rating_change_leaves_an_audit_row_with_who_and_when(engine):
+    with engine.begin() as conn:
+        cliente_id = _insert_cliente(conn)
+        _insert_conversa(conn, cliente_id)
+        when = dt.datetime(2026, 11, 2, 9, 30)
+        conn.execute(text("UPDATE conversas SET avaliacao = 'boa', avaliado_por = 'ana',"
+                          " avaliado_em = :t"), {"t": when})
+        conn.execute(text("UPDATE conversas SET avaliacao = NULL, avaliado_por = 'bruno'"))
+        conn.execute(text("UPDATE conversas SET status = 'finalizada'"))  # not a rating change
+        rows = conn.execute(text("SELECT avaliacao_anterior, avaliacao_nova, avaliado_por"
+                                 " FROM avaliacoes_historico ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [(None, "boa", "ana"), ("boa", None, "bruno")]
