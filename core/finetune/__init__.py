@@ -1,0 +1,1 @@
+"""Fine-tuning: a provider interface, the OpenAI provider, start / check / apply."""
