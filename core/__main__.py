@@ -1,0 +1,167 @@
+"""The command line: `python -m core <command>`. Each command calls one core function and
+turns domain errors into a clean pt-BR message and a non-zero exit code."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import sys
+import time
+
+from core.errors import CuradoriaError
+
+
+def cmd_migrate(args) -> None:
+    from core.db import upgrade_database
+
+    print(f"Banco atualizado (revisão {upgrade_database()}).")
+
+
+def _anchor(args) -> dt.datetime:
+    from core.clock import local_midnight_utc
+    from core.demo import default_anchor
+
+    if not args.ate:
+        return default_anchor()
+    try:
+        day = dt.date.fromisoformat(args.ate)
+    except ValueError:
+        raise CuradoriaError(f"Data inválida em --ate: '{args.ate}'. Use AAAA-MM-DD.") from None
+    return local_midnight_utc(day + dt.timedelta(days=1))
+
+
+def cmd_demo(args) -> None:
+    from core import demo
+
+    anchor = _anchor(args)
+    conversas = demo.generate_conversations(args.conversas, args.seed, anchor)
+    started = time.perf_counter()
+    if args.redis:
+        summary = _demo_redis(args, demo, conversas)
+        print(f"Redis: {summary.chaves_redis} chaves de mensagem em {summary.conversas} conversas "
+              f"({summary.mensagens} gravadas, {summary.expiradas} já expiradas, "
+              f"{summary.colisoes} colisões no mesmo milissegundo) em "
+              f"{time.perf_counter() - started:.1f} s.")
+        return
+    from core.db import get_engine, upgrade_database
+
+    upgrade_database()
+    engine = get_engine()
+    if args.if_empty and demo.has_conversations(engine):
+        print("O banco já tem conversas; nada foi gerado (--if-empty).")
+        return
+    if args.substituir:
+        demo.delete_demo_data(engine)
+    summary = demo.load_database(engine, conversas, anchor)
+    print(f"{summary.conversas} conversas e {summary.mensagens} mensagens de "
+          f"{summary.clientes} clientes gravadas em {time.perf_counter() - started:.1f} s.")
+
+
+def _demo_redis(args, demo, conversas):
+    import redis
+
+    from core.config import get_settings
+    from core.demo_content import CLIENTES
+
+    url = args.redis_url or get_settings().redis_url
+    if not url:
+        raise CuradoriaError("Informe o Redis com --redis-url ou REDIS_URL.")
+    if args.cliente:
+        clientes = [c for c in CLIENTES if c["slug"] == args.cliente]
+        if not clientes:
+            slugs = ", ".join(c["slug"] for c in CLIENTES)
+            raise CuradoriaError(f"Cliente de demonstração desconhecido: '{args.cliente}'. Use um de: {slugs}.")
+        conversas = demo.generate_conversations(args.conversas, args.seed, _anchor(args), clientes)
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise CuradoriaError(f"Não foi possível conectar ao Redis em {url}: {exc}") from None
+    return demo.load_redis(client, conversas, prefix=args.prefix, seed=args.seed)
+
+
+def cmd_admin_create(args) -> None:
+    from core.auth import create_admin
+    from core.db import session_scope, upgrade_database
+
+    upgrade_database()
+    senha = args.senha or _ask_password()
+    with session_scope() as session:
+        create_admin(session, args.usuario, senha, nome=args.nome or "")
+    print(f"Administrador '{args.usuario}' criado.")
+
+
+def cmd_admin_password(args) -> None:
+    from core.auth import set_password
+    from core.db import session_scope
+
+    senha = args.senha or _ask_password()
+    with session_scope() as session:
+        set_password(session, args.usuario, senha, trocar_senha=args.trocar)
+    print(f"Senha de '{args.usuario}' alterada.")
+
+
+def _ask_password() -> str:
+    senha = getpass.getpass("Senha: ")
+    if senha != getpass.getpass("Repita a senha: "):
+        raise CuradoriaError("As senhas não conferem.")
+    return senha
+
+
+def cmd_settings(_args) -> None:
+    from core.config import describe_settings
+
+    for row in describe_settings():
+        print(f"{row['env']}={row['default']}\n    {row['help']}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Curadoria: linha de comando.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="comando")
+
+    p = sub.add_parser("migrate", help="Atualiza o banco para o esquema mais novo.")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("demo", help="Gera conversas de demonstração (no banco ou, com --redis, no Redis).")
+    p.add_argument("--conversas", type=int, default=2000, help="Quantas conversas (padrão 2000).")
+    p.add_argument("--seed", type=int, default=42, help="Semente: a mesma semente gera os mesmos dados.")
+    p.add_argument("--ate", metavar="AAAA-MM-DD",
+                   help="Último dia das conversas (padrão: ontem, no fuso configurado).")
+    p.add_argument("--if-empty", action="store_true", help="Só gera se o banco não tiver conversas.")
+    p.add_argument("--substituir", action="store_true", help="Apaga antes os dados de demonstração.")
+    p.add_argument("--redis", action="store_true", help="Grava no Redis, no formato do bot.")
+    p.add_argument("--redis-url", help="Redis de destino (padrão: REDIS_URL).")
+    p.add_argument("--prefix", default="", help="Prefixo das chaves no Redis.")
+    p.add_argument("--cliente", help="Com --redis: só as conversas deste cliente de demonstração.")
+    p.set_defaults(func=cmd_demo)
+
+    admin = sub.add_parser("admin", help="Administradores do painel.").add_subparsers(
+        dest="admin_command", required=True, metavar="ação")
+    p = admin.add_parser("create", help="Cria um administrador.")
+    p.add_argument("usuario")
+    p.add_argument("--nome")
+    p.add_argument("--senha", help="Senha (se omitida, é pedida no terminal).")
+    p.set_defaults(func=cmd_admin_create)
+    p = admin.add_parser("set-password", help="Define a senha de um administrador.")
+    p.add_argument("usuario")
+    p.add_argument("--senha", help="Senha (se omitida, é pedida no terminal).")
+    p.add_argument("--trocar", action="store_true", help="Exige troca no próximo login.")
+    p.set_defaults(func=cmd_admin_password)
+
+    p = sub.add_parser("settings", help="Lista as configurações e seus valores padrão.")
+    p.set_defaults(func=cmd_settings)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except CuradoriaError as exc:
+        print(f"Erro: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
