@@ -1,0 +1,137 @@
+"""Curadoria's entry point: login gate, navigation and sidebar.
+
+Nothing below the gate runs before a successful login: the only page registered for an
+anonymous visitor is the login form, so no other page is reachable even by URL.
+"""
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+from sqlalchemy.exc import IntegrityError
+
+from core import auth
+from core.config import get_settings
+from core.db import session_scope, upgrade_database
+from core.errors import CuradoriaError
+from pages._common import USER_KEY, show_error
+
+st.set_page_config(page_title="Curadoria", page_icon=":material/forum:", layout="wide")
+
+# Screens that work, in menu order: (module path, title, icon, url path).
+PAGES = [
+    ("pages/visao_geral.py", "Visão geral", ":material/dashboard:", "visao-geral"),
+]
+
+
+@st.cache_resource(show_spinner=False)
+def migrate_database(url: str) -> None:
+    """Bring the database to the newest schema once per server process."""
+    upgrade_database(url)
+
+
+def ensure_first_admin() -> None:
+    """On a database without administrators, create 'admin' with a one-time password."""
+    try:
+        with session_scope() as session:
+            auth.ensure_initial_admin(session)
+    except IntegrityError:
+        pass  # another process created it at the same moment
+
+
+def oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        return False
+
+
+def login_form() -> None:
+    st.title("Curadoria")
+    st.caption("Entre para revisar as conversas dos bots.")
+    with st.form("form_login"):
+        usuario = st.text_input("Usuário")
+        senha = st.text_input("Senha", type="password")
+        entrar = st.form_submit_button("Entrar", type="primary")
+    if entrar:
+        try:
+            with session_scope() as session:
+                admin = auth.authenticate(session, usuario, senha)
+                st.session_state[USER_KEY] = admin.usuario
+                st.session_state["trocar_senha"] = admin.trocar_senha
+        except CuradoriaError as exc:
+            time.sleep(0.5)  # slows down guessing on top of the account lock-out
+            show_error(exc)
+            return
+        st.rerun()
+    path = get_settings().initial_password_file
+    st.caption(f"Primeiro acesso: usuário **admin**, com a senha gravada em `{path}` "
+               "no servidor. Ela precisa ser trocada no primeiro login.")
+
+
+def oidc_login() -> None:
+    st.title("Curadoria")
+    st.button("Entrar com a conta da empresa", type="primary", on_click=st.login)
+
+
+def change_password_form() -> None:
+    st.title("Troque sua senha")
+    st.info("Por segurança, defina uma nova senha antes de continuar.")
+    with st.form("form_trocar_senha"):
+        atual = st.text_input("Senha atual", type="password")
+        nova = st.text_input("Nova senha (mínimo 10 caracteres)", type="password")
+        repetida = st.text_input("Repita a nova senha", type="password")
+        salvar = st.form_submit_button("Salvar nova senha", type="primary")
+    if not salvar:
+        return
+    if nova != repetida:
+        st.error("As novas senhas não conferem.")
+        return
+    try:
+        with session_scope() as session:
+            auth.change_password(session, st.session_state[USER_KEY], atual, nova)
+    except CuradoriaError as exc:
+        show_error(exc)
+        return
+    st.session_state["trocar_senha"] = False
+    st.rerun()
+
+
+def logout() -> None:
+    for key in (USER_KEY, "trocar_senha"):
+        st.session_state.pop(key, None)
+
+
+def identity() -> str | None:
+    """Who is logged in, or None."""
+    if oidc_configured():
+        if not st.user.is_logged_in:
+            return None
+        st.session_state[USER_KEY] = str(st.user.get("email") or st.user.get("name"))
+    return st.session_state.get(USER_KEY)
+
+
+def main() -> None:
+    migrate_database(get_settings().database_url)
+    usuario = identity()
+    if usuario is None:
+        if not oidc_configured():
+            ensure_first_admin()
+        st.navigation([st.Page(oidc_login if oidc_configured() else login_form,
+                               title="Entrar", url_path="entrar")], position="hidden").run()
+        return
+    if st.session_state.get("trocar_senha"):
+        st.navigation([st.Page(change_password_form, title="Trocar senha", url_path="trocar-senha")],
+                      position="hidden").run()
+        return
+    with st.sidebar:
+        st.caption(f"Conectado como **{usuario}**")
+        if oidc_configured():
+            st.button("Sair", on_click=st.logout, icon=":material/logout:")
+        else:
+            st.button("Sair", on_click=logout, icon=":material/logout:")
+    pages = [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PAGES]
+    st.navigation(pages).run()
+
+
+main()

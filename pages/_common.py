@@ -1,0 +1,22 @@
+"""Small helpers shared by the pages (UI only: no SQL, Redis or provider calls)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.clock import format_local
+
+USER_KEY = "usuario"
+
+
+def current_user() -> str:
+    """The logged-in admin's identity, as recorded in avaliado_por."""
+    return st.session_state.get(USER_KEY) or "admin"
+
+
+def when(value) -> str:
+    """A database timestamp in the admin's time zone, or a dash."""
+    return format_local(value) if value else "—"
+
+
+def show_error(exc: Exception) -> None:
+    st.error(str(exc), icon=":material/error:")

@@ -1,0 +1,41 @@
+"""Visão geral: per cliente, how many conversas, how many rated, the last message."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.clientes import summarize_clientes
+from core.db import session_scope
+from pages._common import when
+
+st.title("Visão geral")
+with session_scope() as session:
+    resumo = summarize_clientes(session)
+
+if not resumo:
+    st.info("Ainda não há clientes. Importe as conversas de um bot ou gere dados de "
+            "demonstração com `python -m core demo`.")
+    st.stop()
+
+total = sum(r.conversas for r in resumo)
+avaliadas = sum(r.avaliadas for r in resumo)
+col1, col2, col3 = st.columns(3)
+col1.metric("Conversas", f"{total:,}".replace(",", "."))
+col2.metric("Avaliadas", f"{avaliadas:,}".replace(",", "."))
+col3.metric("Clientes", len(resumo))
+
+st.dataframe(
+    [
+        {
+            "Cliente": r.nome,
+            "Conversas": r.conversas,
+            "Avaliadas": r.avaliadas,
+            "Boas": r.boas,
+            "Ruins": r.ruins,
+            "Última mensagem": when(r.ultima_mensagem_em),
+            "Modelo em uso": r.modelo_em_uso,
+        }
+        for r in resumo
+    ],
+    hide_index=True,
+    use_container_width=True,
+)

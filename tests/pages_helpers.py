@@ -1,0 +1,44 @@
+"""AppTest helpers: run the real dashboard.py, optionally already logged in."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core.auth import create_admin
+from core.db import session_scope
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = str(ROOT / "dashboard.py")
+SENHA = "senha-de-teste-123"
+
+
+def make_admin(engine, usuario: str = "ana") -> str:
+    with session_scope(engine) as session:
+        create_admin(session, usuario, SENHA, nome=usuario.title())
+    return usuario
+
+
+def open_dashboard(timeout: float = 30) -> AppTest:
+    at = AppTest.from_file(DASHBOARD, default_timeout=timeout)
+    at.run()
+    return at
+
+
+def login(at: AppTest, usuario: str, senha: str = SENHA) -> AppTest:
+    inputs = at.text_input
+    inputs[0].input(usuario)
+    inputs[1].input(senha)
+    at.button[0].click()
+    at.run()
+    return at
+
+
+def logged_in_dashboard(engine, usuario: str = "ana", page: str | None = None) -> AppTest:
+    """The dashboard after a real login through the form; optionally switched to a page."""
+    make_admin(engine, usuario)
+    at = login(open_dashboard(), usuario)
+    if page:
+        at.switch_page(page)
+        at.run()
+    return at

@@ -1,0 +1,95 @@
+"""The login gate: nothing but the login form before a successful login."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from core.auth import authenticate, change_password
+from core.errors import AuthError, InvalidInput
+from core.models import Administrador
+from tests.pages_helpers import SENHA, login, make_admin, open_dashboard
+
+
+def _texts(at) -> str:
+    parts = [e.value for e in at.title] + [e.value for e in at.markdown] + \
+        [e.value for e in at.caption] + [str(e.value) for e in at.metric]
+    return " ".join(str(p) for p in parts)
+
+
+def test_before_login_only_the_login_form_is_shown(engine):
+    make_admin(engine)
+    at = open_dashboard()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["Usuário", "Senha"]
+    assert "Visão geral" not in _texts(at)
+    assert len(at.dataframe) == 0 and len(at.metric) == 0
+
+
+def test_wrong_password_is_refused_with_a_portuguese_message(engine):
+    make_admin(engine)
+    at = login(open_dashboard(), "ana", "senha-errada-000")
+    assert [e.value for e in at.error] == ["Usuário ou senha incorretos."]
+    assert "Visão geral" not in _texts(at)
+
+
+def test_right_password_shows_the_home_with_each_cliente(engine):
+    from core.demo import generate_conversations, load_database, default_anchor
+    load_database(engine, generate_conversations(40, seed=3), default_anchor())
+    make_admin(engine)
+    at = login(open_dashboard(), "ana", SENHA)
+    assert not at.exception
+    assert at.title[0].value == "Visão geral"
+    clientes = list(at.dataframe[0].value["Cliente"])
+    assert "Padaria Pão Dourado" in clientes
+    assert sum(at.dataframe[0].value["Conversas"]) == 40
+
+
+def test_logout_returns_to_the_login_form(engine):
+    make_admin(engine)
+    at = login(open_dashboard(), "ana", SENHA)
+    at.sidebar.button[0].click()
+    at.run()
+    assert [t.label for t in at.text_input] == ["Usuário", "Senha"]
+
+
+def test_first_start_creates_admin_with_a_one_time_password_that_must_be_changed(engine, settings):
+    at = open_dashboard()  # empty database: the initial admin is created
+    senha = settings.initial_password_file.read_text().split("senha: ")[1].strip()
+    at = login(at, "admin", senha)
+    assert at.title[0].value == "Troque sua senha"
+    inputs = at.text_input
+    inputs[0].input(senha)
+    inputs[1].input("uma-senha-nova-forte")
+    inputs[2].input("uma-senha-nova-forte")
+    at.button[0].click()
+    at.run()
+    assert at.title[0].value == "Visão geral"
+    assert not settings.initial_password_file.exists()
+
+
+def test_repeated_wrong_passwords_lock_the_account_for_a_while(session, settings):
+    from core.auth import create_admin
+    create_admin(session, "bruno", SENHA)
+    now = dt.datetime(2026, 11, 1, 12, 0)
+    for _ in range(settings.login_max_failures):
+        with pytest.raises(AuthError, match="incorretos"):
+            authenticate(session, "bruno", "errada-errada", now=now)
+    with pytest.raises(AuthError, match="Tente de novo em 30 segundos"):
+        authenticate(session, "bruno", SENHA, now=now)
+    assert authenticate(session, "bruno", SENHA, now=now + dt.timedelta(seconds=31)).usuario == "bruno"
+
+
+def test_passwords_are_never_stored_in_plain_text(session):
+    from core.auth import create_admin
+    create_admin(session, "carla", SENHA)
+    stored = session.scalar(select(Administrador.senha_hash).where(Administrador.usuario == "carla"))
+    assert SENHA not in stored and stored.startswith("scrypt")
+
+
+def test_a_short_new_password_is_refused(session):
+    from core.auth import create_admin
+    create_admin(session, "dora", SENHA)
+    with pytest.raises(InvalidInput, match="10 caracteres"):
+        change_password(session, "dora", SENHA, "curta")
