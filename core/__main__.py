@@ -12,9 +12,19 @@ from core.errors import CuradoriaError
 
 
 def cmd_migrate(args) -> None:
-    from core.db import upgrade_database
+    from sqlalchemy.exc import IntegrityError
+
+    from core.auth import ensure_initial_admin
+    from core.db import session_scope, upgrade_database
 
     print(f"Banco atualizado (revisão {upgrade_database()}).")
+    try:
+        with session_scope() as session:
+            path = ensure_initial_admin(session)
+    except IntegrityError:
+        path = None  # another process created the first admin at the same moment
+    if path:
+        print(f"Primeiro acesso: usuário 'admin', senha gravada em {path} (troque no primeiro login).")
 
 
 def _anchor(args) -> dt.datetime:
@@ -119,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="Curadoria: linha de comando.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="comando")
 
-    p = sub.add_parser("migrate", help="Atualiza o banco para o esquema mais novo.")
+    p = sub.add_parser("migrate", help="Atualiza o banco para o esquema mais novo (e cria o primeiro admin).")
     p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("demo", help="Gera conversas de demonstração (no banco ou, com --redis, no Redis).")

@@ -93,3 +93,12 @@ def test_a_short_new_password_is_refused(session):
     create_admin(session, "dora", SENHA)
     with pytest.raises(InvalidInput, match="10 caracteres"):
         change_password(session, "dora", SENHA, "curta")
+
+
+def test_migrate_command_creates_the_first_admin_once_and_says_where_the_password_is(engine, settings, capsys):
+    from core.__main__ import main
+    assert main(["migrate"]) == 0
+    assert "senha gravada em" in capsys.readouterr().out
+    assert settings.initial_password_file.stat().st_mode & 0o077 == 0
+    assert main(["migrate"]) == 0
+    assert "senha gravada" not in capsys.readouterr().out
