@@ -71,6 +71,16 @@ class Settings(BaseSettings):
         description="Primeiro bloqueio após as falhas de login, em segundos; dobra a cada nova "
         "falha, até 15 minutos.",
     )
+    min_conversas_marcadas: int = Field(
+        50, ge=0,
+        description="Mínimo de conversas avaliadas (boas + ruins) para iniciar um fine-tuning.",
+    )
+    min_conversas_boas: int = Field(
+        30, ge=0, description="Mínimo de conversas boas para iniciar um fine-tuning.",
+    )
+    min_conversas_ruins: int = Field(
+        10, ge=0, description="Mínimo de conversas ruins para iniciar um fine-tuning.",
+    )
 
 
 @functools.lru_cache(maxsize=1)
