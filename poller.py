@@ -1,16 +1,91 @@
-"""The poller sidecar (follows fine-tuning jobs and imports from Redis).
+"""The poller sidecar: `python poller.py [--once] [--interval SECONDS]`.
 
-Not implemented yet: it exits with a clear message so that a compose file or a
-supervisor configured today fails loudly instead of silently doing nothing.
+Each cycle (core.poll.run_cycle) imports new conversations from every cliente's Redis,
+then follows the fine-tuning jobs. This script only loops: it sleeps until the interval
+ends or a stop signal arrives (SIGTERM / SIGINT stop it within a second, also mid-cycle
+between two jobs), and logs one key=value line per action.
 """
 from __future__ import annotations
 
+import argparse
+import inspect
+import logging
+import signal
 import sys
+import threading
+
+from core.config import get_settings
+from core.logs import configure_logging, log_event
+
+logger = logging.getLogger("curadoria.poller")
 
 
-def main() -> int:
-    print("O poller ainda não foi implementado nesta versão.", file=sys.stderr)
-    return 2
+def default_provider_factory(provedor: str):
+    """The provider for a job's `provedor` (only OpenAI exists today)."""
+    from core.finetune.provider import ProviderError
+
+    try:
+        from core.finetune.openai_provider import get_provider
+    except ImportError:
+        raise ProviderError("O provedor OpenAI não está disponível nesta versão.") from None
+    if inspect.signature(get_provider).parameters:
+        return get_provider(provedor)
+    if provedor != "openai":
+        raise ProviderError(f"Provedor de fine-tuning desconhecido: '{provedor}'.")
+    return get_provider()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="poller.py",
+        description="Importa as conversas do Redis e acompanha os fine-tunings, em ciclos.")
+    parser.add_argument("--once", action="store_true", help="executa um ciclo e sai")
+    parser.add_argument("--interval", type=int, default=None, metavar="SEGUNDOS",
+                        help="intervalo entre ciclos (padrão: CURADORIA_POLLER_INTERVAL_SECONDS)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging()
+    settings = get_settings()
+    intervalo = args.interval or settings.poller_interval_seconds
+    if intervalo <= 0:
+        print("--interval precisa ser maior que zero.", file=sys.stderr)
+        return 1
+
+    stop = threading.Event()
+
+    def handle(signum, _frame) -> None:
+        log_event(logger, "parada_solicitada", sinal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+    from core.db import get_engine, upgrade_database
+    from core.finetune.poll import poller_name
+    from core.poll import run_cycle
+
+    nome = poller_name()
+    try:
+        upgrade_database()
+    except Exception as exc:  # noqa: BLE001 - a clear line, then retry on the next cycle
+        log_event(logger, "migracao_erro", erro=repr(exc), level=logging.ERROR)
+    engine = get_engine()
+    log_event(logger, "poller_inicio", poller=nome, intervalo_s=intervalo, once=args.once)
+    while not stop.is_set():
+        try:
+            run_cycle(engine, default_provider_factory, nome=nome, intervalo=intervalo,
+                      sleep=stop.wait, should_stop=stop.is_set)
+        except Exception as exc:  # noqa: BLE001 - the sidecar never dies on one cycle
+            logger.exception("acao=ciclo_erro erro=%r", exc)
+        if args.once:
+            break
+        log_event(logger, "aguardando", segundos=intervalo)
+        stop.wait(intervalo)
+    log_event(logger, "poller_fim", poller=nome)
+    return 0
 
 
 if __name__ == "__main__":

@@ -78,9 +78,77 @@ class Settings(BaseSettings):
     min_conversas_boas: int = Field(
         30, ge=0, description="Mínimo de conversas boas para iniciar um fine-tuning.",
     )
+    # --- issue 8 --- poller and notifications
+    poller_interval_seconds: int = Field(
+        1800, ge=1,
+        description="Intervalo entre dois ciclos do poller (importação do Redis e "
+        "acompanhamento dos fine-tunings), em segundos.",
+    )
+    poller_lease_seconds: int = Field(
+        600, ge=1,
+        description="Por quanto tempo um poller reserva um job (SQLite); depois disso outro "
+        "poller pode retomá-lo, por exemplo após uma queda.",
+    )
+    poller_max_tentativas: int = Field(
+        4, ge=1,
+        description="Tentativas por job e por ciclo quando o provedor falha de forma "
+        "passageira (429, 5xx, tempo esgotado, conexão recusada).",
+    )
+    poller_backoff_seconds: float = Field(
+        2.0, ge=0,
+        description="Espera base entre tentativas (dobra a cada falha, até 60 s); um "
+        "Retry-After do provedor tem prioridade.",
+    )
+    webhook_url: str | None = Field(
+        None,
+        description="URL que recebe um POST JSON a cada notificação (ex.: fine-tuning "
+        "concluído). Opcional.",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="Tempo máximo de cada POST do webhook, em segundos.",
+    )
+    webhook_max_tentativas: int = Field(
+        8, ge=1,
+        description="Tentativas de entrega de cada notificação ao webhook antes de desistir.",
+    )
+    # --- end issue 8 ---
     min_conversas_ruins: int = Field(
         10, ge=0, description="Mínimo de conversas ruins para iniciar um fine-tuning.",
     )
+    # --- issue 8 --- poller and notifications
+    poller_interval_seconds: int = Field(
+        1800, ge=1,
+        description="Intervalo entre dois ciclos do poller (importação do Redis e "
+        "acompanhamento dos fine-tunings), em segundos.",
+    )
+    poller_lease_seconds: int = Field(
+        600, ge=1,
+        description="Por quanto tempo um poller reserva um job (SQLite); depois disso outro "
+        "poller pode retomá-lo, por exemplo após uma queda.",
+    )
+    poller_max_tentativas: int = Field(
+        4, ge=1,
+        description="Tentativas por job e por ciclo quando o provedor falha de forma "
+        "passageira (429, 5xx, tempo esgotado, conexão recusada).",
+    )
+    poller_backoff_seconds: float = Field(
+        2.0, ge=0,
+        description="Espera base entre tentativas (dobra a cada falha, até 60 s); um "
+        "Retry-After do provedor tem prioridade.",
+    )
+    webhook_url: str | None = Field(
+        None,
+        description="URL que recebe um POST JSON a cada notificação (ex.: fine-tuning "
+        "concluído). Opcional.",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="Tempo máximo de cada POST do webhook, em segundos.",
+    )
+    webhook_max_tentativas: int = Field(
+        8, ge=1,
+        description="Tentativas de entrega de cada notificação ao webhook antes de desistir.",
+    )
+    # --- end issue 8 ---
 
 
 @functools.lru_cache(maxsize=1)

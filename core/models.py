@@ -258,6 +258,14 @@ class FineTuningJob(Base):
     iniciado_por: Mapped[str | None] = mapped_column(String(50))
     atualizado_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
     aplicado_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # --- issue 8 --- poller: lease (claim on SQLite), last check and transient backoff
+    lease_dono: Mapped[str | None] = mapped_column(String(120))
+    lease_ate: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    verificado_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    proxima_verificacao_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    falhas_transitorias: Mapped[int] = mapped_column(Integer, server_default="0")
+    ultimo_erro_transitorio: Mapped[str | None] = mapped_column(Text)
+    # --- end issue 8 ---
 
     cliente: Mapped[Cliente] = relationship()
 
@@ -284,6 +292,11 @@ class Notificacao(Base):
     )
     lida_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
     webhook_enviado_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # --- issue 8 --- webhook delivery state (retried with backoff, delivered once)
+    webhook_tentativas: Mapped[int] = mapped_column(Integer, server_default="0")
+    webhook_proxima_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    webhook_erro: Mapped[str | None] = mapped_column(Text)
+    # --- end issue 8 ---
 
 
 class ModeloHistorico(Base):
@@ -323,3 +336,18 @@ class Administrador(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime, server_default=utc_now()
     )
+
+
+# --- issue 8 ---
+class PollerHeartbeat(Base):
+    """When each poller process was last seen (the dashboard shows it)."""
+
+    __tablename__ = "poller_heartbeats"
+
+    nome: Mapped[str] = mapped_column(String(120), primary_key=True)
+    visto_em: Mapped[dt.datetime] = mapped_column(DateTime)
+    ciclo_iniciado_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ciclo_concluido_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    intervalo_segundos: Mapped[int | None] = mapped_column(Integer)
+    resumo: Mapped[str] = mapped_column(Text, server_default="")
+# --- end issue 8 ---
