@@ -81,6 +81,21 @@ class Settings(BaseSettings):
     min_conversas_ruins: int = Field(
         10, ge=0, description="Mínimo de conversas ruins para iniciar um fine-tuning.",
     )
+    # --- issue 7 ---
+    openai_timeout_seconds: float = Field(
+        60.0, gt=0,
+        description="Tempo máximo de espera por uma resposta da API da OpenAI, em segundos.",
+    )
+    openai_max_retries: int = Field(
+        2, ge=0,
+        description="Novas tentativas automáticas do SDK da OpenAI em erros temporários "
+        "(429, 5xx, tempo esgotado).",
+    )
+    fine_tuning_dir: Path = Field(
+        PROJECT_ROOT / "data" / "fine_tuning",
+        description="Pasta onde os arquivos JSONL enviados para fine-tuning são guardados "
+        "(um subdiretório por job).",
+    )
 
 
 @functools.lru_cache(maxsize=1)
