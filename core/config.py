@@ -7,6 +7,8 @@ the table.
 from __future__ import annotations
 
 import functools
+import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +151,47 @@ class Settings(BaseSettings):
         description="Tentativas de entrega de cada notificação ao webhook antes de desistir.",
     )
     # --- end issue 8 ---
+    # --- issue 7 ---
+    openai_timeout_seconds: float = Field(
+        60.0, gt=0,
+        description="Tempo máximo de espera por uma resposta da API da OpenAI, em segundos.",
+    )
+    openai_max_retries: int = Field(
+        2, ge=0,
+        description="Novas tentativas automáticas do SDK da OpenAI em erros temporários "
+        "(429, 5xx, tempo esgotado).",
+    )
+    fine_tuning_dir: Path = Field(
+        PROJECT_ROOT / "data" / "fine_tuning",
+        description="Pasta onde os arquivos JSONL enviados para fine-tuning são guardados "
+        "(um subdiretório por job).",
+    )
+    # --- issue 6 ---
+    dataset_fracao_validacao: float = Field(
+        0.1, ge=0, lt=1,
+        description="Fração dos exemplos separada para o arquivo de validação (0 = sem "
+        "validação). A divisão é determinística: a mesma conversa cai sempre no mesmo arquivo.",
+    )
+    dataset_semente_divisao: str = Field(
+        "curadoria",
+        description="Semente da divisão treino/validação; mudá-la sorteia outra divisão.",
+    )
+    precos_treino_usd: dict[str, Decimal] = Field(
+        default_factory=lambda: {
+            "gpt-4.1-2025-04-14": Decimal("25.00"),
+            "gpt-4.1-mini-2025-04-14": Decimal("5.00"),
+            "gpt-4.1-nano-2025-04-14": Decimal("1.50"),
+            "gpt-4o-2024-08-06": Decimal("25.00"),
+            "gpt-4o-mini-2024-07-18": Decimal("3.00"),
+            "gpt-3.5-turbo-0125": Decimal("8.00"),
+        },
+        description="Preço do treino em US$ por 1 milhão de tokens faturados, por modelo base "
+        '(JSON, ex.: {"gpt-4.1-mini-2025-04-14": 5.00}).',
+    )
+    cambio_usd_brl: Decimal = Field(
+        Decimal("5.40"), gt=0,
+        description="Câmbio usado para mostrar o custo em reais (R$ por US$ 1).",
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -178,6 +221,8 @@ def describe_settings() -> list[dict[str, str]]:
         default = info.default
         if isinstance(default, Path):
             default = default.relative_to(PROJECT_ROOT) if default.is_relative_to(PROJECT_ROOT) else default
+        if info.default_factory is not None:
+            default = json.dumps(info.default_factory(), default=str)
         if name == "database_url":
             default = "sqlite:///data/curadoria.db"
         rows.append(

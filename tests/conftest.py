@@ -121,3 +121,20 @@ def redis_prefix(redis_client) -> Iterator[str]:
     keys = list(redis_client.scan_iter(match=f"{prefix}*", count=1000))
     for start in range(0, len(keys), 1000):
         redis_client.delete(*keys[start:start + 1000])
+
+
+@pytest.fixture
+def fake_openai(monkeypatch) -> Iterator["FakeOpenAI"]:
+    """A local server that behaves like the OpenAI API; the SDK is pointed at it."""
+    from tests.fake_openai import FakeOpenAI
+
+    fake = FakeOpenAI().start()
+    monkeypatch.setenv("OPENAI_API_KEY", fake.api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+    # Fast failures in tests: few retries, short timeout (the settings' env vars).
+    monkeypatch.setenv("CURADORIA_OPENAI_MAX_RETRIES", "0")
+    monkeypatch.setenv("CURADORIA_OPENAI_TIMEOUT_SECONDS", "2")
+    config_module.reset_settings()
+    yield fake
+    fake.stop()
+    config_module.reset_settings()

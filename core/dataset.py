@@ -1,0 +1,463 @@
+"""The training file: JSONL of a cliente's good conversas, validated, redacted and priced.
+
+One streaming pass over the cliente's good conversas (ordered by conversa, then message
+time) writes the training and validation files; memory does not grow with the number of
+conversas (the duplicate check uses a fixed-size Bloom filter). The files uploaded by the
+fine-tuning start are written by the same code as `python -m core export`.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import tokens as tk
+from core.clientes import get_cliente, get_cliente_by_id
+from core.config import get_settings
+from core.errors import InvalidInput
+from core.models import Cliente, Conversa, Mensagem
+from core.redaction import redact_text
+
+MIN_EXEMPLOS = 10
+ROLES_VALIDOS = ("system", "user", "assistant", "function")
+CHAVES_VALIDAS = ("role", "content", "name", "function_call", "weight")
+
+# Why a conversa gave no example (keys of DatasetReport.puladas), in pt-BR for the report.
+MOTIVOS = {
+    "sem_mensagens": "sem mensagens",
+    "sem_mensagem_do_usuario": "sem mensagem do cliente",
+    "sem_resposta_do_assistente": "sem resposta do assistente",
+    "acima_do_limite_de_tokens": "acima do limite de tokens do modelo",
+    "duplicada": "exemplo duplicado",
+}
+
+# OpenAI's data-prep format errors (keys of ExampleChecker.erros_formato), in pt-BR.
+ERROS_FORMATO = {
+    "json_invalido": "linha que não é JSON válido",
+    "data_type": "exemplo que não é um objeto JSON",
+    "missing_messages_list": "exemplo sem a lista 'messages'",
+    "message_missing_key": "mensagem sem 'role' ou 'content'",
+    "message_unrecognized_key": "mensagem com chave não reconhecida",
+    "unrecognized_role": "mensagem com papel (role) não reconhecido",
+    "missing_content": "mensagem sem conteúdo",
+    "invalid_weight": "'weight' diferente de 0 ou 1, ou fora de mensagem do assistente",
+    "example_missing_assistant_message": "exemplo sem mensagem do assistente",
+}
+
+
+@dataclass
+class DatasetReport:
+    """What was written and what it will cost; `ok` when the provider would accept it."""
+
+    train_path: Path
+    validation_path: Path | None = None
+    exemplos: int = 0
+    conversas_usadas: int = 0
+    exemplos_validacao: int = 0
+    puladas: dict[str, int] = field(default_factory=dict)
+    redacoes: dict[str, int] = field(default_factory=dict)
+    tokens_faturados: int = 0
+    epocas: int = 0
+    custo_usd: Decimal = Decimal("0.00")
+    custo_brl: Decimal = Decimal("0.00")
+    modelo_base: str = ""
+    erros: list[str] = field(default_factory=list)
+    avisos: list[str] = field(default_factory=list)
+    # Beyond the contract: details for the report screens.
+    encoding: str = ""
+    limite_tokens: int = 0
+    tokens_exemplos: int = 0
+    tokens_validacao: int = 0
+    maior_exemplo_tokens: int = 0
+    preco_usd_por_milhao: Decimal | None = None
+    cambio_usd_brl: Decimal = Decimal("0")
+
+    @property
+    def ok(self) -> bool:
+        return not self.erros
+
+    def lines(self) -> list[str]:
+        """The report as pt-BR text lines (CLI; the page renders the same fields)."""
+        out = [
+            f"Modelo base: {self.modelo_base} (tokenizador {self.encoding}, "
+            f"limite de {self.limite_tokens} tokens por exemplo)",
+            f"Exemplos de treino: {self.exemplos} (arquivo {self.train_path})",
+            f"Exemplos de validação: {self.exemplos_validacao}"
+            + (f" (arquivo {self.validation_path})" if self.validation_path else ""),
+            f"Conversas usadas: {self.conversas_usadas}",
+        ]
+        puladas = sum(self.puladas.values())
+        out.append(f"Conversas puladas: {puladas}")
+        out += [f"  - {MOTIVOS.get(k, k)}: {v}" for k, v in sorted(self.puladas.items())]
+        out.append(f"Dados pessoais removidos: {sum(self.redacoes.values())}")
+        out += [f"  - {k}: {v}" for k, v in sorted(self.redacoes.items())]
+        out += [
+            f"Tokens do treino: {self.tokens_exemplos} (maior exemplo: {self.maior_exemplo_tokens})",
+            f"Épocas: {self.epocas}",
+            f"Tokens faturados: {self.tokens_faturados}",
+            f"Custo estimado: US$ {self.custo_usd} (R$ {self.custo_brl} a R$ {self.cambio_usd_brl}/US$)",
+        ]
+        out += [f"AVISO: {a}" for a in self.avisos]
+        out += [f"ERRO: {e}" for e in self.erros]
+        out.append("Arquivo aceito pela validação." if self.ok else "Arquivo NÃO seria aceito.")
+        return out
+
+
+class BloomFilter:
+    """A fixed-size set of hashes: constant memory whatever the number of examples.
+
+    A false positive would mark a unique example as a duplicate; with the default size
+    that happens about once in 100,000 examples at a million examples.
+    """
+
+    def __init__(self, bits: int = 1 << 26, hashes: int = 3):
+        self.bits = bits
+        self.hashes = hashes
+        self.array = bytearray(bits // 8)
+
+    def add(self, data: bytes) -> bool:
+        """Add; True when it (probably) was there already."""
+        digest = hashlib.blake2b(data, digest_size=8 * self.hashes).digest()
+        seen = True
+        for i in range(self.hashes):
+            bit = int.from_bytes(digest[8 * i:8 * i + 8], "little") % self.bits
+            byte, mask = bit >> 3, 1 << (bit & 7)
+            if not self.array[byte] & mask:
+                seen = False
+                self.array[byte] |= mask
+        return seen
+
+
+class ExampleChecker:
+    """OpenAI's data-prep checks on a stream of examples, plus ours (limit, duplicates)."""
+
+    def __init__(self, encoding: str, limite: int):
+        self.encoding = encoding
+        self.limite = limite
+        self.erros_formato: Counter = Counter()
+        self.exemplos = 0
+        self.sem_system = 0
+        self.sem_user = 0
+        self.acima_limite = 0
+        self.duplicados = 0
+        self.tokens = 0
+        self.tokens_cobrados = 0
+        self.maior = 0
+        self._vistos = BloomFilter()
+
+    def check_line(self, line: str) -> None:
+        try:
+            example = json.loads(line)
+        except ValueError:
+            self.exemplos += 1
+            self.erros_formato["json_invalido"] += 1
+            return
+        self.check(example, line.strip().encode())
+
+    def check(self, example, raw: bytes | None = None) -> list[str]:
+        """Check one example; returns its format error codes (also counted)."""
+        self.exemplos += 1
+        errors = format_errors(example)
+        self.erros_formato.update(errors)
+        if errors:
+            return errors
+        messages = example["messages"]
+        roles = {m.get("role") for m in messages}
+        self.sem_system += "system" not in roles
+        self.sem_user += "user" not in roles
+        n = tk.count_example_tokens(messages, self.encoding)
+        self.add_tokens(n)
+        if raw is None:
+            raw = json.dumps(example, ensure_ascii=False, sort_keys=True).encode()
+        self.duplicados += self._vistos.add(raw)
+        return errors
+
+    def add_tokens(self, n: int) -> None:
+        self.tokens += n
+        self.tokens_cobrados += min(n, self.limite)
+        self.maior = max(self.maior, n)
+        self.acima_limite += n > self.limite
+
+    def messages(self) -> tuple[list[str], list[str]]:
+        """(blocking errors, warnings) in pt-BR."""
+        erros = [f"{n} {ERROS_FORMATO.get(code, code)}" + ("s" if n > 1 else "")
+                 for code, n in sorted(self.erros_formato.items())]
+        if self.exemplos < MIN_EXEMPLOS:
+            erros.append(f"São necessários pelo menos {MIN_EXEMPLOS} exemplos de treino; "
+                         f"há {self.exemplos}.")
+        if self.acima_limite:
+            erros.append(f"{self.acima_limite} exemplo(s) acima do limite de {self.limite} tokens "
+                         "do modelo (seriam truncados).")
+        avisos = []
+        if self.duplicados:
+            avisos.append(f"{self.duplicados} exemplo(s) duplicado(s).")
+        if self.sem_system:
+            avisos.append(f"{self.sem_system} exemplo(s) sem mensagem de sistema (system prompt).")
+        if self.sem_user:
+            avisos.append(f"{self.sem_user} exemplo(s) sem mensagem do usuário.")
+        return erros, avisos
+
+
+def format_errors(example) -> list[str]:
+    """The format checks of OpenAI's data-preparation guide, for one parsed example."""
+    if not isinstance(example, dict):
+        return ["data_type"]
+    messages = example.get("messages")
+    if not messages or not isinstance(messages, list):
+        return ["missing_messages_list"]
+    errors = []
+    for message in messages:
+        if not isinstance(message, dict):
+            errors.append("data_type")
+            continue
+        if "role" not in message or "content" not in message:
+            errors.append("message_missing_key")
+        if any(k not in CHAVES_VALIDAS for k in message):
+            errors.append("message_unrecognized_key")
+        if message.get("role") not in ROLES_VALIDOS:
+            errors.append("unrecognized_role")
+        content = message.get("content")
+        if (not content and not message.get("function_call")) or not isinstance(content, str):
+            errors.append("missing_content")
+        if "weight" in message and (message["weight"] not in (0, 1) or isinstance(message["weight"], bool)
+                                    or message.get("role") != "assistant"):
+            errors.append("invalid_weight")
+    if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in messages):
+        errors.append("example_missing_assistant_message")
+    return errors
+
+
+def validate_jsonl(lines: Iterable[str], modelo_base: str) -> tuple[list[str], list[str]]:
+    """Validate a JSONL file (any source) as the provider would; (errors, warnings)."""
+    checker = ExampleChecker(tk.encoding_name(modelo_base), tk.token_limit(modelo_base))
+    for line in lines:
+        if line.strip():
+            checker.check_line(line)
+    return checker.messages()
+
+
+# --- building examples --------------------------------------------------------------------
+
+def build_example(system_prompt: str, mensagens: Iterable[tuple[str, str]],
+                  counts: Counter | None = None) -> tuple[list[dict] | None, str | None]:
+    """(messages, None) for a conversa, or (None, skip reason).
+
+    Messages are redacted, empty ones dropped, consecutive ones of the same role merged,
+    and trailing customer messages (never answered) cut so that it ends on the assistant.
+    """
+    merged: list[dict] = []
+    for role, conteudo in mensagens:
+        text = redact_text((conteudo or "").strip(), counts)
+        if not text:
+            continue
+        if merged and merged[-1]["role"] == role:
+            merged[-1]["content"] += "\n" + text
+        else:
+            merged.append({"role": role, "content": text})
+    if not merged:
+        return None, "sem_mensagens"
+    if not any(m["role"] == "user" for m in merged):
+        return None, "sem_mensagem_do_usuario"
+    while merged and merged[-1]["role"] != "assistant":
+        merged.pop()
+    if not any(m["role"] == "user" for m in merged):
+        return None, "sem_resposta_do_assistente"
+    system = system_prompt.strip()
+    return ([{"role": "system", "content": system}] if system else []) + merged, None
+
+
+def _good_messages(session: Session, cliente_id: int) -> Iterator[tuple[int, Iterator]]:
+    """(conversa_id, iterator of (role, content)) per good conversa, streamed from the database."""
+    stmt = (
+        select(Conversa.id, Mensagem.role, Mensagem.conteudo)
+        .outerjoin(Mensagem, Mensagem.conversa_id == Conversa.id)
+        .where(Conversa.cliente_id == cliente_id, Conversa.avaliacao == "boa")
+        .order_by(Conversa.id, Mensagem.enviada_em, Mensagem.id)
+        .execution_options(yield_per=5000)
+    )
+    rows = session.execute(stmt)
+    for conversa_id, group in itertools.groupby(rows, key=lambda r: r[0]):
+        yield conversa_id, ((r[1], r[2]) for r in group if r[1] is not None)
+
+
+def in_validation(conversa_id: int, fracao: float, semente: str) -> bool:
+    """Deterministic split: a conversa always lands in the same file for a seed."""
+    if fracao <= 0:
+        return False
+    digest = hashlib.blake2b(f"{semente}:{conversa_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % 1_000_000 < fracao * 1_000_000
+
+
+class _TokenCounter:
+    """Token counts of examples; the system prompt (repeated in every example) counted once."""
+
+    def __init__(self, encoding: str, system_prompt: str):
+        self.enc = tk.get_encoding(encoding)
+        self.system = system_prompt.strip()
+        self.system_tokens = len(self.enc.encode_ordinary(self.system)) if self.system else 0
+        self.role_tokens = {r: len(self.enc.encode_ordinary(r)) for r in ("system", "user", "assistant")}
+
+    def count(self, messages: list[dict]) -> int:
+        total = 3
+        enc = self.enc.encode_ordinary
+        for m in messages:
+            total += 3 + self.role_tokens[m["role"]]
+            if m["role"] == "system" and m["content"] == self.system:
+                total += self.system_tokens
+            else:
+                total += len(enc(m["content"]))
+        return total
+
+
+def _write_files(session: Session, cliente: Cliente, train: Path, validation: Path) -> DatasetReport:
+    settings = get_settings()
+    modelo = cliente.modelo_base
+    encoding, limite = tk.encoding_name(modelo), tk.token_limit(modelo)
+    report = DatasetReport(train_path=train, modelo_base=modelo, encoding=encoding, limite_tokens=limite,
+                           cambio_usd_brl=settings.cambio_usd_brl)
+    checkers = {"treino": ExampleChecker(encoding, limite), "validacao": ExampleChecker(encoding, limite)}
+    counter = _TokenCounter(encoding, cliente.system_prompt or "")
+    seen = BloomFilter()
+    puladas: Counter = Counter()
+    redacoes: Counter = Counter()
+    tmp_train, tmp_val = train.with_name(train.name + ".tmp"), validation.with_name(validation.name + ".tmp")
+    try:
+        with open(tmp_train, "w", encoding="utf-8", newline="\n") as f_train, \
+                open(tmp_val, "w", encoding="utf-8", newline="\n") as f_val:
+            for conversa_id, mensagens in _good_messages(session, cliente.id):
+                messages, motivo = build_example(cliente.system_prompt or "", mensagens, redacoes)
+                if motivo:
+                    puladas[motivo] += 1
+                    continue
+                n_tokens = counter.count(messages)
+                if n_tokens > limite:
+                    puladas["acima_do_limite_de_tokens"] += 1
+                    continue
+                line = json.dumps({"messages": messages}, ensure_ascii=False, separators=(",", ":"))
+                if seen.add(line.encode()):
+                    puladas["duplicada"] += 1
+                    continue
+                parte = "validacao" if in_validation(conversa_id, settings.dataset_fracao_validacao,
+                                                     settings.dataset_semente_divisao) else "treino"
+                checker = checkers[parte]
+                checker.exemplos += 1
+                checker.erros_formato.update(format_errors({"messages": messages}))
+                checker.sem_system += messages[0]["role"] != "system"
+                checker.add_tokens(n_tokens)
+                (f_val if parte == "validacao" else f_train).write(line + "\n")
+        os.replace(tmp_train, train)
+        if checkers["validacao"].exemplos:
+            os.replace(tmp_val, validation)
+            report.validation_path = validation
+        else:
+            tmp_val.unlink()
+            if validation.exists():
+                validation.unlink()  # a stale file from an earlier export would mislead
+    finally:
+        for tmp in (tmp_train, tmp_val):
+            if tmp.exists():
+                tmp.unlink()
+    _fill_report(report, checkers, puladas, redacoes, settings)
+    return report
+
+
+def _fill_report(report: DatasetReport, checkers: dict, puladas: Counter, redacoes: Counter,
+                 settings) -> None:
+    treino, validacao = checkers["treino"], checkers["validacao"]
+    report.exemplos = treino.exemplos
+    report.exemplos_validacao = validacao.exemplos
+    report.conversas_usadas = treino.exemplos + validacao.exemplos
+    report.puladas = dict(puladas)
+    report.redacoes = dict(redacoes)
+    report.tokens_exemplos = treino.tokens
+    report.tokens_validacao = validacao.tokens
+    report.maior_exemplo_tokens = max(treino.maior, validacao.maior)
+    report.epocas = tk.default_epochs(treino.exemplos)
+    report.tokens_faturados = tk.billed_tokens(treino.tokens_cobrados, report.epocas)
+    erros, avisos = treino.messages()
+    erros_val, _ = validacao.messages()
+    erros += [f"Validação: {e}" for e in erros_val if "pelo menos" not in e]
+    if puladas:
+        resumo = ", ".join(f"{MOTIVOS.get(k, k)}: {v}" for k, v in sorted(puladas.items()))
+        avisos.append(f"{sum(puladas.values())} conversa(s) boa(s) pulada(s) ({resumo}).")
+    preco = tk.price_for(report.modelo_base, settings.precos_treino_usd)
+    report.preco_usd_por_milhao = preco
+    if preco is None:
+        erros.append(f"Sem preço de treino para o modelo '{tk.base_model(report.modelo_base)}': "
+                     "configure CURADORIA_PRECOS_TREINO_USD.")
+    else:
+        report.custo_usd = tk.cost_usd(report.tokens_faturados, preco)
+        report.custo_brl = tk.cost_brl(report.tokens_faturados, preco, settings.cambio_usd_brl)
+    report.erros, report.avisos = erros, avisos
+
+
+# --- entry points -------------------------------------------------------------------------
+
+def build_training_files(session: Session, cliente_id: int, out_dir: Path) -> DatasetReport:
+    """Write out_dir/<slug>-train.jsonl (and -validation.jsonl when the split gives one)."""
+    cliente = get_cliente_by_id(session, cliente_id)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return _write_files(session, cliente, out_dir / f"{cliente.slug}-train.jsonl",
+                        out_dir / f"{cliente.slug}-validation.jsonl")
+
+
+def validation_path_for(out: Path) -> Path:
+    """Where export puts the validation file: next to `out`, '-validation' before the suffix."""
+    return out.with_name(f"{out.stem}-validation{out.suffix or '.jsonl'}")
+
+
+def export_dataset(session: Session, slug: str, out: Path) -> DatasetReport:
+    """The CLI export: the training file at `out`, the validation file next to it."""
+    cliente = get_cliente(session, slug)
+    out = Path(out)
+    if out.is_dir():
+        raise InvalidInput(f"'{out}' é uma pasta; informe o caminho do arquivo .jsonl.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return _write_files(session, cliente, out, validation_path_for(out))
+
+
+def update_system_prompt(session: Session, cliente_id: int, texto: str) -> None:
+    """Set the system prompt that opens every training example of this cliente."""
+    cliente = get_cliente_by_id(session, cliente_id)
+    cliente.system_prompt = texto.strip()
+    session.flush()
+
+
+@dataclass(frozen=True)
+class RedactionPreview:
+    conversa_id: int
+    antes: str
+    depois: str
+    tipos: dict[str, int]
+
+
+def preview_redaction(session: Session, cliente_id: int, limite: int = 5,
+                      max_mensagens: int = 20_000) -> list[RedactionPreview]:
+    """Up to `limite` good-conversa messages that redaction changes, before and after."""
+    stmt = (
+        select(Mensagem.conversa_id, Mensagem.conteudo)
+        .join(Conversa, Conversa.id == Mensagem.conversa_id)
+        .where(Conversa.cliente_id == cliente_id, Conversa.avaliacao == "boa")
+        .order_by(Mensagem.conversa_id, Mensagem.id)
+        .limit(max_mensagens)
+        .execution_options(yield_per=2000)
+    )
+    previews = []
+    for conversa_id, conteudo in session.execute(stmt):
+        counts: Counter = Counter()
+        depois = redact_text(conteudo, counts)
+        if counts:
+            previews.append(RedactionPreview(conversa_id, conteudo, depois, dict(counts)))
+            if len(previews) >= limite:
+                break
+    return previews

@@ -1,0 +1,81 @@
+"""Reading fine-tuning jobs: the history list and one job's status."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import InvalidInput, NotFound
+from core.models import Cliente, FineTuningJob
+
+STATUS_LABELS = {
+    "pending": "Pendente",
+    "running": "Em execução",
+    "succeeded": "Concluído",
+    "failed": "Falhou",
+    "cancelled": "Cancelado",
+}
+
+
+@dataclass(frozen=True)
+class JobResumo:
+    id: int
+    cliente_id: int
+    cliente_nome: str
+    cliente_slug: str
+    status: str
+    status_provedor: str | None
+    progresso: int | None
+    conversas_usadas: int | None
+    modelo_base: str | None
+    modelo_fine_tuned: str | None
+    custo_estimado: Decimal | None
+    custo_real: Decimal | None
+    tokens_estimados: int | None
+    openai_job_id: str | None
+    iniciado_por: str | None
+    erro: str | None
+    created_at: dt.datetime | None
+    completed_at: dt.datetime | None
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+
+def _resumo(job: FineTuningJob, cliente: Cliente) -> JobResumo:
+    return JobResumo(
+        id=job.id, cliente_id=cliente.id, cliente_nome=cliente.nome, cliente_slug=cliente.slug,
+        status=job.status, status_provedor=job.status_provedor, progresso=job.progresso,
+        conversas_usadas=job.conversas_usadas, modelo_base=job.modelo_base,
+        modelo_fine_tuned=job.modelo_fine_tuned, custo_estimado=job.custo_estimado,
+        custo_real=job.custo_real, tokens_estimados=job.tokens_estimados,
+        openai_job_id=job.openai_job_id, iniciado_por=job.iniciado_por, erro=job.erro,
+        created_at=job.created_at, completed_at=job.completed_at,
+    )
+
+
+def list_jobs(session: Session, cliente_id: int | None = None, status: str | None = None,
+              limit: int = 500) -> list[JobResumo]:
+    """Every job, newest first, optionally of one cliente and / or one status."""
+    if status is not None and status not in STATUS_LABELS:
+        raise InvalidInput(f"Status inválido: {status}.")
+    query = (select(FineTuningJob, Cliente).join(Cliente, Cliente.id == FineTuningJob.cliente_id)
+             .order_by(FineTuningJob.id.desc()).limit(limit))
+    if cliente_id is not None:
+        query = query.where(FineTuningJob.cliente_id == cliente_id)
+    if status is not None:
+        query = query.where(FineTuningJob.status == status)
+    return [_resumo(job, cliente) for job, cliente in session.execute(query)]
+
+
+def get_job_resumo(session: Session, job_id: int) -> JobResumo:
+    row = session.execute(select(FineTuningJob, Cliente)
+                          .join(Cliente, Cliente.id == FineTuningJob.cliente_id)
+                          .where(FineTuningJob.id == job_id)).first()
+    if row is None:
+        raise NotFound(f"Job de fine-tuning #{job_id} não encontrado.")
+    return _resumo(*row)

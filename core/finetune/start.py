@@ -1,0 +1,212 @@
+"""Start a fine-tuning job for one cliente: exactly once, only when ready.
+
+Order of events (each step leaves the database consistent):
+1. checks that create nothing: the cliente exists, readiness (the same thresholds as the
+   UI), the base model can still be fine-tuned, an API key is configured;
+2. the `pending` row is inserted and committed FIRST: the partial unique index (one
+   pending/running job per cliente) makes a double click, two admins or two processes
+   produce exactly one row; the loser gets JobAlreadyOpen and calls nothing at the provider;
+3. the training file is built (dataset contract) into fine_tuning_dir/job-<id>/;
+4. upload; a failed build or upload deletes the pending row (nothing half-done);
+5. create the job; a failed create marks the row `failed` with the pt-BR error in `erro`;
+6. success stores the provider ids, tokens, cost and conversas used.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.clientes import get_cliente_by_id
+from core.clock import utcnow
+from core.config import get_settings
+from core.db import session_scope
+from core.errors import CuradoriaError, InvalidInput
+from core.finetune.catalog import check_base_model, estimate_duration, shutdown_text
+from core.finetune.provider import FineTuningProvider, ProviderError
+from core.models import FineTuningJob
+from core.readiness import get_readiness
+
+OPEN_STATUSES = ("pending", "running")
+
+
+class NotReady(CuradoriaError):
+    """The cliente does not have enough rated conversas; `.motivo` says what is missing."""
+
+    def __init__(self, motivo: str):
+        super().__init__(f"O cliente ainda não está pronto para o fine-tuning. {motivo}")
+        self.motivo = motivo
+
+
+class JobAlreadyOpen(CuradoriaError):
+    """Another fine-tuning of this cliente is pending or running."""
+
+    def __init__(self, job_id: int | None = None):
+        extra = f" (job #{job_id})" if job_id else ""
+        super().__init__("Já existe um fine-tuning em andamento para este cliente"
+                         f"{extra}. Aguarde a conclusão antes de iniciar outro.")
+        self.job_id = job_id
+
+
+@dataclass(frozen=True)
+class StartPreview:
+    """What the confirm dialog shows before anything is spent."""
+
+    cliente_id: int
+    cliente_nome: str
+    slug: str
+    conversas_usadas: int
+    exemplos: int
+    tokens_faturados: int
+    epocas: int
+    custo_usd: Decimal
+    custo_brl: Decimal
+    tempo_estimado: str
+    modelo_base: str
+    desligamento: str
+    avisos: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StartResult:
+    job_id: int
+    openai_job_id: str | None
+    status: str
+    erro: str | None
+
+
+def _money(value) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _check_can_start(session: Session, cliente_id: int):
+    cliente = get_cliente_by_id(session, cliente_id)
+    readiness = get_readiness(session, cliente_id)
+    if not readiness.pronto:
+        raise NotReady(readiness.motivo)
+    check_base_model(cliente.modelo_base, utcnow().date())
+    open_job = session.scalar(select(FineTuningJob.id).where(
+        FineTuningJob.cliente_id == cliente_id, FineTuningJob.status.in_(OPEN_STATUSES)))
+    if open_job is not None:
+        raise JobAlreadyOpen(open_job)
+    return cliente
+
+
+def _build(session: Session, cliente_id: int, out_dir: Path):
+    from core.dataset import build_training_files  # issue 6's contract
+
+    report = build_training_files(session, cliente_id, out_dir)
+    if not report.ok:
+        raise InvalidInput("Não foi possível gerar o arquivo de treinamento: "
+                           + " ".join(report.erros))
+    return report
+
+
+def preview_fine_tuning(session: Session, cliente_id: int) -> StartPreview:
+    """Everything the confirm dialog shows; raises NotReady / JobAlreadyOpen / ... first."""
+    cliente = _check_can_start(session, cliente_id)
+    with tempfile.TemporaryDirectory(prefix="curadoria-preview-") as tmp:
+        report = _build(session, cliente_id, Path(tmp))
+    modelo = report.modelo_base or cliente.modelo_base
+    return StartPreview(
+        cliente_id=cliente.id, cliente_nome=cliente.nome, slug=cliente.slug,
+        conversas_usadas=report.conversas_usadas, exemplos=report.exemplos,
+        tokens_faturados=report.tokens_faturados, epocas=report.epocas,
+        custo_usd=_money(report.custo_usd), custo_brl=_money(report.custo_brl),
+        tempo_estimado=estimate_duration(report.tokens_faturados), modelo_base=modelo,
+        desligamento=shutdown_text(modelo), avisos=tuple(report.avisos or ()),
+    )
+
+
+def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
+                      provider: FineTuningProvider | None = None) -> StartResult:
+    """Start one fine-tuning job for the cliente (see the module docstring for the order)."""
+    with session_scope(engine) as session:
+        cliente = _check_can_start(session, cliente_id)
+        slug, modelo_base = cliente.slug, cliente.modelo_base
+    if provider is None:
+        from core.finetune.openai_provider import get_provider
+
+        provider = get_provider()  # MissingApiKey before anything is written
+
+    # 2. The pending row first: the database lets only one through.
+    try:
+        with session_scope(engine) as session:
+            row = FineTuningJob(cliente_id=cliente_id, status="pending",
+                                modelo_base=modelo_base, provedor=provider.name,
+                                iniciado_por=usuario, atualizado_em=utcnow())
+            session.add(row)
+            session.flush()
+            job_id = row.id
+    except IntegrityError:
+        with session_scope(engine) as session:
+            other = session.scalar(select(FineTuningJob.id).where(
+                FineTuningJob.cliente_id == cliente_id,
+                FineTuningJob.status.in_(OPEN_STATUSES)))
+        raise JobAlreadyOpen(other) from None
+
+    out_dir = Path(get_settings().fine_tuning_dir) / f"job-{job_id}"
+    # 3-4. Build and upload; any failure removes the row and the files.
+    try:
+        with session_scope(engine) as session:
+            report = _build(session, cliente_id, out_dir)
+        modelo = report.modelo_base or modelo_base
+        train_id = provider.upload_file(Path(report.train_path))
+        val_id = (provider.upload_file(Path(report.validation_path))
+                  if report.validation_path else None)
+    except BaseException:
+        with session_scope(engine) as session:
+            session.execute(delete(FineTuningJob).where(FineTuningJob.id == job_id))
+        shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+
+    stats = dict(conversas_usadas=report.conversas_usadas, modelo_base=modelo,
+                 tokens_estimados=report.tokens_faturados, epocas=report.epocas,
+                 custo_estimado=_money(report.custo_brl),
+                 custo_estimado_usd=_money(report.custo_usd),
+                 arquivo_treino_id=train_id, arquivo_validacao_id=val_id)
+    # 5. Create the job at the provider.
+    try:
+        job = provider.create_job(training_file=train_id, validation_file=val_id,
+                                  model=modelo, suffix=slug,
+                                  metadata={"curadoria_job_id": str(job_id),
+                                            "curadoria_cliente": slug})
+    except ProviderError as exc:
+        _finish_row(engine, job_id, status="failed", erro=str(exc),
+                    completed_at=utcnow(), **stats)
+        raise
+    except Exception as exc:  # unexpected: still leave a row that says what happened
+        _finish_row(engine, job_id, status="failed",
+                    erro=f"Falha inesperada ao criar o job no provedor: {exc}",
+                    completed_at=utcnow(), **stats)
+        raise
+    # 6. Store the provider's ids.
+    status = job.seed_status if job.seed_status in OPEN_STATUSES else "pending"
+    _finish_row(engine, job_id, openai_job_id=job.id, status_provedor=job.status,
+                status=status, **stats)
+    return StartResult(job_id=job_id, openai_job_id=job.id, status=status, erro=None)
+
+
+def _finish_row(engine: Engine, job_id: int, **values) -> None:
+    with session_scope(engine) as session:
+        row = session.get(FineTuningJob, job_id)
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.atualizado_em = utcnow()
+
+
+def find_cliente_id(session: Session, slug: str) -> int:
+    """The id of a cliente by slug (NotFound in pt-BR otherwise); for the CLI."""
+    from core.clientes import get_cliente
+
+    return get_cliente(session, slug).id
+

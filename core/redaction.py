@@ -1,0 +1,168 @@
+"""Personal data redaction (LGPD): what customers type never leaves for a third party.
+
+Each kind of datum is replaced by a typed placeholder (`[CPF]`, `[TELEFONE]`, ...) and
+counted. The rules prefer over-redaction to a leak: a punctuated CPF or CNPJ is removed
+even when its check digits are wrong (it is still somebody's typo of a document); check
+digits (or Luhn, for cards) only decide the doubtful case of a bare run of digits, which
+could as well be an order or protocol number.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+PLACEHOLDERS = {
+    "email": "[EMAIL]",
+    "chave_pix": "[CHAVE_PIX]",
+    "cartao": "[CARTAO]",
+    "cnpj": "[CNPJ]",
+    "cpf": "[CPF]",
+    "cep": "[CEP]",
+    "telefone": "[TELEFONE]",
+}
+
+# Anything that could hold personal data contains a digit or an @; most chat lines do
+# not, and skipping them keeps the export fast.
+_GATE = re.compile(r"[\d@]")
+_NON_DIGIT = re.compile(r"\D")
+_D = r"(?<![\w])"  # not glued to a preceding letter/digit
+_E = r"(?![\w])"   # nor to a following one
+
+
+def _digits(text: str) -> str:
+    return _NON_DIGIT.sub("", text)
+
+
+def cpf_is_valid(digits: str) -> bool:
+    """CPF check digits (mod 11); repeated-digit numbers are not valid CPFs."""
+    if len(digits) != 11 or digits == digits[0] * 11:
+        return False
+    nums = [int(c) for c in digits]
+    for size in (9, 10):
+        total = sum(d * w for d, w in zip(nums, range(size + 1, 1, -1)))
+        if (total * 10 % 11) % 10 != nums[size]:
+            return False
+    return True
+
+
+def cnpj_is_valid(digits: str) -> bool:
+    """CNPJ check digits (mod 11 with weights 5..2, 9..2)."""
+    if len(digits) != 14 or digits == digits[0] * 14:
+        return False
+    nums = [int(c) for c in digits]
+    for size in (12, 13):
+        weights = list(range(size - 7, 1, -1)) + list(range(9, 1, -1))
+        total = sum(d * w for d, w in zip(nums, weights))
+        check = 11 - total % 11
+        if (0 if check >= 10 else check) != nums[size]:
+            return False
+    return True
+
+
+def luhn_is_valid(digits: str) -> bool:
+    """The Luhn checksum every payment card number carries."""
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        d = int(c)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _always(_match: re.Match) -> bool:
+    return True
+
+
+def _bare_cpf(match: re.Match) -> bool:
+    return cpf_is_valid(match.group())
+
+
+def _bare_cnpj(match: re.Match) -> bool:
+    return cnpj_is_valid(match.group())
+
+
+def _card(match: re.Match) -> bool:
+    return luhn_is_valid(_digits(match.group()))
+
+
+def _phone(match: re.Match) -> bool:
+    """Punctuated phone shapes always; bare digits only in a shape no ordinary number has."""
+    text = match.group()
+    digits = _digits(text)
+    if digits.startswith("55") and len(digits) in (12, 13):
+        digits = digits[2:]
+    elif digits.startswith("0") and len(digits) in (11, 12):
+        digits = digits[1:]
+    if not text.isdigit():
+        return 8 <= len(digits) <= 11
+    if len(digits) == 11:  # DDD + mobile (9 + 8 digits)
+        return digits[0] != "0" and digits[2] == "9"
+    if len(digits) == 10:  # DDD + landline (2..5 + 7 digits)
+        return digits[0] != "0" and digits[2] in "2345"
+    return len(digits) == 9 and digits[0] == "9"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    kind: str
+    pattern: re.Pattern
+    accept: Callable[[re.Match], bool]
+
+
+_HEX = "[0-9a-fA-F]"
+# Order matters: the longer, more specific shapes go first so that a CNPJ is not taken
+# for a CPF plus change, a card for a phone, and so on.
+_RULES = [
+    _Rule("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), _always),
+    _Rule("chave_pix", re.compile(
+        rf"{_D}{_HEX}{{8}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{12}}{_E}"), _always),
+    # Grouped card numbers (4-4-4-4, 4-6-5 Amex): redacted whatever Luhn says.
+    _Rule("cartao", re.compile(
+        rf"{_D}(?:\d{{4}}(?:[ .-]\d{{4}}){{3}}(?:[ .-]?\d{{1,3}})?|\d{{4}}[ .-]\d{{6}}[ .-]\d{{4,5}}){_E}"),
+        _always),
+    _Rule("cnpj", re.compile(rf"{_D}\d{{2}}[.\s]?\d{{3}}[.\s]?\d{{3}}\s?/\s?\d{{4}}[-.\s]?\d{{2}}{_E}"),
+          _always),
+    _Rule("cnpj", re.compile(rf"{_D}\d{{2}}\.\d{{3}}\.\d{{3}}[-.\s]?\d{{4}}[-.\s]?\d{{2}}{_E}"), _always),
+    _Rule("cnpj", re.compile(rf"{_D}\d{{14}}{_E}"), _bare_cnpj),
+    _Rule("cpf", re.compile(rf"{_D}\d{{3}}[.\s]\d{{3}}[.\s]\d{{3}}\s?[-./\s]\s?\d{{2}}{_E}"), _always),
+    _Rule("cpf", re.compile(rf"{_D}\d{{3}}\.?\d{{3}}\.?\d{{3}}-\d{{2}}{_E}"), _always),
+    _Rule("cpf", re.compile(rf"{_D}\d{{11}}{_E}"), _bare_cpf),
+    _Rule("cartao", re.compile(rf"{_D}\d{{13,19}}{_E}"), _card),
+    _Rule("cep", re.compile(rf"{_D}\d{{2}}\.?\d{{3}}-\d{{3}}{_E}"), _always),
+    _Rule("cep", re.compile(r"(?i)(?<=cep)[\s:.º°nN-]*\d{8}(?!\d)"), _always),
+    _Rule("telefone", re.compile(
+        rf"(?:\+\s?55[\s.-]?|{_D}(?:55|0)?)(?:\(\s*0?\d{{2}}\s*\)\s?|\d{{2}}[\s.-]?)?"
+        rf"9?\s?\d{{4}}[\s.-]?\d{{4}}{_E}"), _phone),
+    _Rule("telefone", re.compile(rf"{_D}9?\d{{4}}-\d{{4}}{_E}"), _always),
+]
+
+
+def redact_text(text: str, counts: Counter | None = None) -> str:
+    """The text with personal data replaced by typed placeholders; counts by kind added."""
+    if not _GATE.search(text):
+        return text
+    for rule in _RULES:
+        text = rule.pattern.sub(_replacer(rule, counts), text)
+    return text
+
+
+def _replacer(rule: _Rule, counts: Counter | None):
+    placeholder = PLACEHOLDERS[rule.kind]
+
+    def replace(match: re.Match) -> str:
+        if not rule.accept(match):
+            return match.group()
+        if counts is not None:
+            counts[rule.kind] += 1
+        if rule.kind == "cep" and not match.group()[:1].isdigit():
+            # Keep what sat between the word "CEP" and the number ("CEP: [CEP]").
+            lead = match.group()[: len(match.group()) - 8]
+            return lead + placeholder
+        return placeholder
+
+    return replace
