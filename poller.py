@@ -8,7 +8,6 @@ between two jobs), and logs one key=value line per action.
 from __future__ import annotations
 
 import argparse
-import inspect
 import logging
 import signal
 import sys
@@ -28,8 +27,6 @@ def default_provider_factory(provedor: str):
         from core.finetune.openai_provider import get_provider
     except ImportError:
         raise ProviderError("O provedor OpenAI não está disponível nesta versão.") from None
-    if inspect.signature(get_provider).parameters:
-        return get_provider(provedor)
     if provedor != "openai":
         raise ProviderError(f"Provedor de fine-tuning desconhecido: '{provedor}'.")
     return get_provider()
@@ -48,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging()
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = get_settings()
     intervalo = args.interval or settings.poller_interval_seconds
     if intervalo <= 0:

@@ -74,17 +74,21 @@ def real_cost_usd(job: FineTuningJob, trained_tokens: int | None) -> Decimal | N
     if job.tokens_estimados and job.custo_estimado_usd:
         value = Decimal(job.custo_estimado_usd) * trained_tokens / job.tokens_estimados
     else:
-        price = TRAINING_PRICE_PER_M.get(job.modelo_base or "")
+        prices = getattr(get_settings(), "precos_treino_usd", None) or TRAINING_PRICE_PER_M
+        price = prices.get(job.modelo_base or "")
         if price is None:
             return None
-        value = price * trained_tokens / Decimal(1_000_000)
+        value = Decimal(price) * trained_tokens / Decimal(1_000_000)
     return value.quantize(CENTS, ROUND_HALF_UP)
 
 
 def real_cost_brl(job: FineTuningJob, usd: Decimal | None) -> Decimal | None:
     """BRL at the same rate as the estimate (custo_estimado / custo_estimado_usd)."""
-    if usd is None or not job.custo_estimado or not job.custo_estimado_usd:
+    if usd is None:
         return None
+    if not job.custo_estimado or not job.custo_estimado_usd:
+        rate = getattr(get_settings(), "cambio_usd_brl", None)
+        return None if rate is None else (usd * Decimal(rate)).quantize(CENTS, ROUND_HALF_UP)
     return (usd * Decimal(job.custo_estimado) / Decimal(job.custo_estimado_usd)).quantize(
         CENTS, ROUND_HALF_UP)
 
@@ -100,6 +104,25 @@ def estimate_finish(job: FineTuningJob, progress: int | None,
     return now + elapsed * ((100 - progress) / progress)
 
 
+def retry_after_seconds(exc: BaseException) -> float | None:
+    """The provider's Retry-After, from the error or the HTTP answer behind it."""
+    value = getattr(exc, "retry_after", None)
+    if value is not None:
+        return float(value)
+    response = getattr(exc.__cause__, "response", None)
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    try:
+        if headers.get("retry-after-ms"):
+            return float(headers["retry-after-ms"]) / 1000
+        if headers.get("retry-after"):
+            return float(headers["retry-after"])
+    except (TypeError, ValueError):
+        return None  # an HTTP date: fall back to our own backoff
+    return None
+
+
 def fetch_job(provider: FineTuningProvider, provider_job_id: str, *,
               sleep: Callable[[float], object] = time.sleep, job_id: int | None = None) -> ProviderJob:
     """get_job with retries on transient errors (backoff, Retry-After honoured)."""
@@ -111,7 +134,7 @@ def fetch_job(provider: FineTuningProvider, provider_job_id: str, *,
         except ProviderError as exc:
             if not exc.transient or tentativa == tentativas:
                 raise
-            retry_after = getattr(exc, "retry_after", None)
+            retry_after = retry_after_seconds(exc)
             if retry_after is not None and retry_after > MAX_BACKOFF_SECONDS:
                 raise  # too long to wait inside a cycle: the job's next check is set later
             delay = (float(retry_after) if retry_after is not None
@@ -202,7 +225,7 @@ def record_job_state(session: Session, job: FineTuningJob, remote: ProviderJob, 
 
 def _record_transient(session: Session, job_id: int, exc: ProviderError, now: dt.datetime,
                       owner: str | None) -> None:
-    retry_after = getattr(exc, "retry_after", None)
+    retry_after = retry_after_seconds(exc)
     values = {"falhas_transitorias": FineTuningJob.falhas_transitorias + 1,
               "ultimo_erro_transitorio": exc.mensagem[:2000], "verificado_em": now,
               "proxima_verificacao_em": (now + dt.timedelta(seconds=float(retry_after))
