@@ -4,7 +4,7 @@ OpenAI API, the real database (SQLite and PostgreSQL) and the real Redis, and th
 from __future__ import annotations
 
 import os
-import select
+import queue
 import signal
 import socket
 import subprocess
@@ -206,19 +206,30 @@ def start_poller(*args: str, env_extra: dict | None = None) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def wait_for_line(proc: subprocess.Popen, needle: str, limit: float = 60) -> str:
-    """Read the process's output until a line contains `needle`."""
-    deadline = time.monotonic() + limit
-    seen = []
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
-        if ready:
-            line = proc.stdout.readline()
-            if not line and proc.poll() is not None:
-                break
-            seen.append(line)
+def wait_for_line(proc: subprocess.Popen, needle: str, limit: float = 120) -> str:
+    """Read the process's output (in a thread: no buffering surprises) until a line
+    contains `needle`."""
+    lines: queue.Queue = queue.Queue()
+
+    def pump():
+        for line in proc.stdout:
+            lines.put(line)
             if needle in line:
-                return line
+                return
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen = []
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            if proc.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        if needle in line:
+            return line
     raise AssertionError(f"{needle!r} not seen; output:\n{''.join(seen)}")
 
 
