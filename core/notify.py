@@ -40,8 +40,8 @@ def create_notification(session: Session, *, chave: str, tipo: str, titulo: str,
     stmt = insert(Notificacao).values(
         chave=chave, tipo=tipo, titulo=titulo, mensagem=mensagem, cliente_id=cliente_id,
         fine_tuning_job_id=fine_tuning_job_id, created_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["chave"])
-    return session.execute(stmt).rowcount == 1
+    ).on_conflict_do_nothing(index_elements=["chave"]).returning(Notificacao.id)
+    return session.execute(stmt).scalar() is not None
 
 
 def list_notifications(session: Session, *, limit: int = 20,
