@@ -14,13 +14,14 @@ from core import auth
 from core.config import get_settings
 from core.db import session_scope, upgrade_database
 from core.errors import CuradoriaError
-from pages._common import USER_KEY, show_error
+from pages._common import USER_KEY, show_error, when
 
 st.set_page_config(page_title="Curadoria", page_icon=":material/forum:", layout="wide")
 
 # Screens that work, in menu order: (module path, title, icon, url path).
 PAGES = [
     ("pages/visao_geral.py", "Visão geral", ":material/dashboard:", "visao-geral"),
+    ("pages/clientes.py", "Clientes", ":material/storefront:", "clientes"),
 ]
 
 
@@ -97,6 +98,50 @@ def change_password_form() -> None:
     st.rerun()
 
 
+def notifications_sidebar() -> None:
+    """Unread count, the latest notifications, a toast for each new one, poller status."""
+    from core import notify
+    from core.poll import get_poller_status
+
+    try:
+        with session_scope() as session:
+            unread = notify.count_unread(session)
+            latest = notify.list_notifications(session, limit=10)
+            poller = get_poller_status(session)
+    except Exception:  # noqa: BLE001 - the sidebar never breaks the page
+        return
+    shown: set[int] = st.session_state.setdefault("notificacoes_vistas", set())
+    first_visit = "notificacoes_inicio" not in st.session_state
+    st.session_state["notificacoes_inicio"] = True
+    for item in latest:
+        if item.lida_em is None and item.id not in shown:
+            shown.add(item.id)
+            if not first_visit:
+                st.toast(item.titulo, icon=":material/notifications:")
+    label = f"Notificações ({unread})" if unread else "Notificações"
+    with st.expander(label, icon=":material/notifications:", expanded=False):
+        if not latest:
+            st.caption("Nenhuma notificação.")
+        for item in latest:
+            marca = "" if item.lida_em else "● "
+            # Provider messages are shown as plain text, never as markdown.
+            st.text(f"{marca}{item.titulo}\n{when(item.created_at)} — {item.mensagem}")
+        if unread:
+            st.button("Marcar todas como lidas", on_click=mark_all_read, key="marcar_lidas")
+    if poller is None:
+        st.caption("Poller: nunca visto.")
+    else:
+        st.caption(f"Poller visto por último às {when(poller.visto_em)}"
+                   + (" (atrasado)" if poller.atrasado() else ""))
+
+
+def mark_all_read() -> None:
+    from core import notify
+
+    with session_scope() as session:
+        notify.mark_read(session)
+
+
 def logout() -> None:
     for key in (USER_KEY, "trocar_senha"):
         st.session_state.pop(key, None)
@@ -130,6 +175,7 @@ def main() -> None:
             st.button("Sair", on_click=st.logout, icon=":material/logout:")
         else:
             st.button("Sair", on_click=logout, icon=":material/logout:")
+        notifications_sidebar()
     pages = [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PAGES]
     st.navigation(pages).run()
 

@@ -144,3 +144,31 @@ def rollback_model(session: Session, slug: str, *, usuario: str,
               para=model_in_use(cliente), por=usuario)
     gravado = write_model_to_redis(cliente)
     return RollbackResult(anterior, alvo, model_in_use(cliente), gravado)
+
+
+@dataclass(frozen=True)
+class ClienteModelo:
+    """What the Clientes screen shows about one cliente's model."""
+
+    slug: str
+    nome: str
+    modelo_base: str
+    modelo_ativo: str | None
+    modelo_em_uso: str
+    alvo_rollback: str | None  # None = the base model
+    pode_reverter: bool
+    chave_redis: str
+    tem_redis: bool
+    historico: list[ModeloHistorico]
+
+
+def describe_cliente_model(session: Session, slug: str) -> ClienteModelo:
+    cliente = get_cliente(session, slug)
+    return ClienteModelo(
+        slug=cliente.slug, nome=cliente.nome, modelo_base=cliente.modelo_base,
+        modelo_ativo=cliente.modelo_ativo, modelo_em_uso=model_in_use(cliente),
+        alvo_rollback=rollback_target(session, cliente),
+        pode_reverter=cliente.modelo_ativo is not None,
+        chave_redis=redis_model_key(cliente), tem_redis=bool(cliente_redis_url(cliente)),
+        historico=list_model_history(session, cliente.id),
+    )

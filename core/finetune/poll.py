@@ -394,3 +394,33 @@ def check_jobs(engine: Engine, provider_factory: ProviderFactory, *, owner: str 
             except Exception as exc:  # noqa: BLE001
                 logger.exception("acao=job_efeitos_erro job=%s erro=%r", job_id, exc)
     return summary
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """A job's live state for the progress component."""
+
+    id: int
+    status: str
+    status_provedor: str | None
+    progresso: int | None
+    previsao_conclusao: dt.datetime | None
+    verificado_em: dt.datetime | None
+    modelo_fine_tuned: str | None
+    erro: str | None
+    ultimo_erro_transitorio: str | None
+
+    @property
+    def aberto(self) -> bool:
+        return self.status in JOB_ABERTO
+
+
+def get_job_progress(session: Session, job_id: int) -> JobProgress:
+    from core.errors import NotFound
+
+    job = session.get(FineTuningJob, job_id)
+    if job is None:
+        raise NotFound(f"Job de fine-tuning {job_id} não encontrado.")
+    return JobProgress(job.id, job.status, job.status_provedor, job.progresso,
+                       job.previsao_conclusao, job.verificado_em, job.modelo_fine_tuned, job.erro,
+                       job.ultimo_erro_transitorio)

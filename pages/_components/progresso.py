@@ -1,0 +1,49 @@
+"""Live progress of a fine-tuning job: a fragment that refreshes itself.
+
+The Fine-tuning page calls `render_job_progress(job_id)`; only the fragment reruns
+(every `intervalo` seconds) while the job is pending or running.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.db import session_scope
+from core.errors import CuradoriaError
+from core.finetune.poll import get_job_progress
+from pages._common import show_error, when
+
+STATUS_PT = {
+    "pending": "Na fila",
+    "running": "Treinando",
+    "succeeded": "Concluído",
+    "failed": "Falhou",
+    "cancelled": "Cancelado",
+}
+
+
+def render_job_progress(job_id: int, intervalo: int = 15) -> None:
+    """The job's status, a progress bar and the estimated finish, kept fresh."""
+
+    @st.fragment(run_every=intervalo)
+    def _progress() -> None:
+        try:
+            with session_scope() as session:
+                job = get_job_progress(session, job_id)
+        except CuradoriaError as exc:
+            show_error(exc)
+            return
+        rotulo = STATUS_PT.get(job.status, job.status)
+        if job.status_provedor and job.aberto:
+            rotulo += f" ({job.status_provedor})"
+        st.progress((job.progresso or 0) / 100, text=f"{rotulo} — {job.progresso or 0}%")
+        if job.aberto:
+            st.caption(f"Previsão de conclusão: {when(job.previsao_conclusao)} · "
+                       f"verificado pelo poller em {when(job.verificado_em)}")
+            if job.ultimo_erro_transitorio:
+                st.caption(f"Última falha passageira do provedor: {job.ultimo_erro_transitorio}")
+        elif job.status == "succeeded":
+            st.success(f"Modelo em uso: {job.modelo_fine_tuned}", icon=":material/check_circle:")
+        else:
+            st.error(job.erro or "O job não terminou.", icon=":material/error:")
+
+    _progress()
