@@ -1,0 +1,20 @@
+"""docker-compose.yml runs the poller as its own service next to the dashboard."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+COMPOSE = (Path(__file__).resolve().parent.parent / "docker-compose.yml").read_text()
+
+
+def _service(name: str) -> str:
+    match = re.search(rf"^  {name}:\n((?:    .*\n|\n)+)", COMPOSE, re.M)
+    assert match, f"service {name} missing"
+    return match.group(1)
+
+
+def test_the_poller_is_its_own_service_running_poller_py_with_a_restart_policy():
+    poller = _service("poller")
+    assert "python poller.py" in poller and "restart: unless-stopped" in poller
+    assert "DATABASE_URL" in COMPOSE and "<<: *env" in poller
+    assert "poller.py" not in _service("dashboard")
