@@ -82,6 +82,11 @@ class StartResult:
     erro: str | None
 
 
+def _today() -> dt.date:
+    """Today (UTC); tests move it to check the provider's cut-off."""
+    return utcnow().date()
+
+
 def _money(value) -> Decimal | None:
     if value is None:
         return None
@@ -93,7 +98,7 @@ def _check_can_start(session: Session, cliente_id: int):
     readiness = get_readiness(session, cliente_id)
     if not readiness.pronto:
         raise NotReady(readiness.motivo)
-    check_base_model(cliente.modelo_base, utcnow().date())
+    check_base_model(cliente.modelo_base, _today())
     open_job = session.scalar(select(FineTuningJob.id).where(
         FineTuningJob.cliente_id == cliente_id, FineTuningJob.status.in_(OPEN_STATUSES)))
     if open_job is not None:
