@@ -52,10 +52,10 @@ def confirmar(cliente_id: int) -> None:
         st.warning(aviso, icon=":material/warning:")
     st.warning("O processo não pode ser cancelado.", icon=":material/block:")
     col1, col2 = st.columns(2)
-    if col1.button("Cancelar", key="ft_cancelar", use_container_width=True):
+    if col1.button("Cancelar", key="ft_cancelar", width="stretch"):
         fechar()
         st.rerun()
-    if col2.button("Sim, Iniciar", key="ft_sim", type="primary", use_container_width=True):
+    if col2.button("Sim, Iniciar", key="ft_sim", type="primary", width="stretch"):
         try:
             with st.spinner("Enviando o arquivo e criando o job..."):
                 result = start_fine_tuning(get_engine(), cliente_id, current_user())

@@ -45,5 +45,5 @@ st.dataframe(
         for j in jobs
     ],
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
 )
