@@ -248,3 +248,31 @@ def test_the_provider_can_be_injected(engine, fake_openai):
     assert result.status == "pending"
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(FineTuningJob)) == 1
+
+
+def _old_pending_row(engine, cliente_id, minutes, **values):
+    with session_scope(engine) as session:
+        when = start_module.utcnow() - dt.timedelta(minutes=minutes)
+        row = FineTuningJob(cliente_id=cliente_id, status="pending", created_at=when,
+                            atualizado_em=when, **values)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def test_an_interrupted_start_stops_blocking_the_cliente_after_a_while(engine, fake_openai):
+    cliente_id = make_cliente(engine)
+    stale = _old_pending_row(engine, cliente_id, 31, arquivo_treino_id="file-x")
+    result = start_fine_tuning(engine, cliente_id, "ana")
+    rows = {r.id: r for r in _rows(engine)}
+    assert rows[stale].status == "failed" and "interrompido" in rows[stale].erro
+    assert f"curadoria_job_id={stale}" in rows[stale].erro
+    assert rows[result.job_id].status == "pending" and len(fake_openai.jobs) == 1
+
+
+def test_a_recent_start_without_a_provider_job_still_blocks(engine, fake_openai):
+    cliente_id = make_cliente(engine)
+    recent = _old_pending_row(engine, cliente_id, 5)
+    with pytest.raises(JobAlreadyOpen, match=f"#{recent}"):
+        start_fine_tuning(engine, cliente_id, "ana")
+    assert fake_openai.calls == []
