@@ -187,6 +187,19 @@ def cmd_finetune_status(args) -> None:
               + (f"\t{job.erro}" if job.erro else ""))
 
 
+def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from core.dataset import export_dataset
+    from core.db import session_scope, upgrade_database
+
+    upgrade_database()
+    with session_scope() as session:
+        report = export_dataset(session, args.cliente, Path(args.out))
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 2
+
+
 def cmd_settings(_args) -> None:
     from core.config import describe_settings
 
@@ -239,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limite", type=int, default=20, help="Quantos jobs listar (padrão 20).")
     p.set_defaults(func=cmd_finetune_status)
 
+    p = sub.add_parser("export", help="Gera o arquivo de treino (JSONL) exatamente como seria "
+                       "enviado e mostra o relatório; código de saída 2 se ele não seria aceito.")
+    p.add_argument("--cliente", required=True, help="Identificador (slug) do cliente.")
+    p.add_argument("--out", required=True, metavar="ARQUIVO.jsonl",
+                   help="Arquivo de treino; o de validação fica ao lado (ARQUIVO-validation.jsonl).")
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("settings", help="Lista as configurações e seus valores padrão.")
     p.set_defaults(func=cmd_settings)
     return parser
@@ -247,11 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except CuradoriaError as exc:
         print(f"Erro: {exc}", file=sys.stderr)
         return 1
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":
