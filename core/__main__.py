@@ -118,6 +118,88 @@ def _ask_password() -> str:
     return senha
 
 
+def _print_preview(preview) -> None:
+    print(f"Iniciar fine-tuning do cliente {preview.cliente_nome} ({preview.slug})?")
+    print(f"  Conversas usadas: {preview.conversas_usadas}")
+    print(f"  Tokens faturados: {preview.tokens_faturados} ({preview.epocas} épocas)")
+    print(f"  Custo estimado: R$ {preview.custo_brl} (US$ {preview.custo_usd})")
+    print(f"  Tempo estimado: {preview.tempo_estimado}")
+    print(f"  Modelo base: {preview.modelo_base} — {preview.desligamento}")
+    for aviso in preview.avisos:
+        print(f"  AVISO: {aviso}")
+    print("  O processo não pode ser cancelado.")
+
+
+def cmd_finetune_start(args) -> None:
+    from core.db import get_engine, session_scope
+    from core.finetune.start import find_cliente_id, preview_fine_tuning, start_fine_tuning
+
+    engine = get_engine()
+    with session_scope(engine) as session:
+        cliente_id = find_cliente_id(session, args.cliente)
+        preview = preview_fine_tuning(session, cliente_id)
+    _print_preview(preview)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CuradoriaError("Confirmação necessária: rode no terminal ou use --yes.")
+        if input("Confirmar? [s/N] ").strip().lower() not in ("s", "sim", "y", "yes"):
+            print("Nada foi feito.")
+            return
+    usuario = args.usuario or getpass.getuser()
+    result = start_fine_tuning(engine, cliente_id, usuario)
+    print(f"Fine-tuning iniciado: job #{result.job_id}, status {result.status}, "
+          f"job no provedor {result.openai_job_id}.")
+
+
+def cmd_finetune_status(args) -> None:
+    from core.clock import format_local
+    from core.db import session_scope
+    from core.finetune.jobs import get_job_resumo, list_jobs
+
+    def when(value):
+        return format_local(value) if value else "—"
+
+    with session_scope() as session:
+        if args.id is not None:
+            job = get_job_resumo(session, args.id)
+            print(f"Job #{job.id} — {job.cliente_nome} ({job.cliente_slug})")
+            print(f"  Status: {job.status} ({job.status_label})"
+                  + (f", no provedor: {job.status_provedor}" if job.status_provedor else ""))
+            if job.progresso is not None:
+                print(f"  Progresso: {job.progresso}%")
+            print(f"  Job no provedor: {job.openai_job_id or '—'}")
+            print(f"  Conversas usadas: {job.conversas_usadas if job.conversas_usadas is not None else '—'}")
+            print(f"  Modelo base: {job.modelo_base or '—'}")
+            print(f"  Modelo treinado: {job.modelo_fine_tuned or '—'}")
+            print(f"  Custo estimado: R$ {job.custo_estimado if job.custo_estimado is not None else '—'}")
+            print(f"  Iniciado por: {job.iniciado_por or '—'} em {when(job.created_at)}")
+            print(f"  Concluído em: {when(job.completed_at)}")
+            if job.erro:
+                print(f"  Erro: {job.erro}")
+            return
+        jobs = list_jobs(session, cliente_id=None, limit=args.limite)
+    if not jobs:
+        print("Nenhum job de fine-tuning.")
+        return
+    for job in jobs:
+        print(f"#{job.id}\t{job.cliente_slug}\t{job.status}\t{when(job.created_at)}\t"
+              f"{job.modelo_fine_tuned or job.modelo_base or '—'}"
+              + (f"\t{job.erro}" if job.erro else ""))
+
+
+def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from core.dataset import export_dataset
+    from core.db import session_scope, upgrade_database
+
+    upgrade_database()
+    with session_scope() as session:
+        report = export_dataset(session, args.cliente, Path(args.out))
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 2
+
+
 def cmd_settings(_args) -> None:
     from core.config import describe_settings
 
@@ -158,6 +240,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trocar", action="store_true", help="Exige troca no próximo login.")
     p.set_defaults(func=cmd_admin_password)
 
+    finetune = sub.add_parser("finetune", help="Fine-tuning: iniciar e acompanhar jobs.").add_subparsers(
+        dest="finetune_command", required=True, metavar="ação")
+    p = finetune.add_parser("start", help="Inicia o fine-tuning de um cliente (o mesmo do botão do painel).")
+    p.add_argument("--cliente", required=True, metavar="SLUG", help="Slug do cliente.")
+    p.add_argument("--yes", action="store_true", help="Não pede confirmação.")
+    p.add_argument("--usuario", help="Quem inicia (padrão: o usuário do sistema).")
+    p.set_defaults(func=cmd_finetune_start)
+    p = finetune.add_parser("status", help="Mostra um job (com ID) ou os jobs mais recentes.")
+    p.add_argument("id", nargs="?", type=int, help="ID do job (fine_tuning_jobs.id).")
+    p.add_argument("--limite", type=int, default=20, help="Quantos jobs listar (padrão 20).")
+    p.set_defaults(func=cmd_finetune_status)
+
+    p = sub.add_parser("export", help="Gera o arquivo de treino (JSONL) exatamente como seria "
+                       "enviado e mostra o relatório; código de saída 2 se ele não seria aceito.")
+    p.add_argument("--cliente", required=True, help="Identificador (slug) do cliente.")
+    p.add_argument("--out", required=True, metavar="ARQUIVO.jsonl",
+                   help="Arquivo de treino; o de validação fica ao lado (ARQUIVO-validation.jsonl).")
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("settings", help="Lista as configurações e seus valores padrão.")
     p.set_defaults(func=cmd_settings)
     return parser
@@ -166,11 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except CuradoriaError as exc:
         print(f"Erro: {exc}", file=sys.stderr)
         return 1
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

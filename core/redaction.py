@@ -134,9 +134,9 @@ _RULES = [
     _Rule("cpf", re.compile(rf"{_D}\d{{11}}{_E}"), _bare_cpf),
     _Rule("cartao", re.compile(rf"{_D}\d{{13,19}}{_E}"), _card),
     _Rule("cep", re.compile(rf"{_D}\d{{2}}\.?\d{{3}}-\d{{3}}{_E}"), _always),
-    _Rule("cep", re.compile(r"(?i)(?<=cep)[\s:.º°nN-]*\d{8}(?!\d)"), _always),
+    _Rule("cep", re.compile(r"(?i)(?<=cep)[^\d\n]{0,12}\d{8}(?!\d)"), _always),
     _Rule("telefone", re.compile(
-        rf"(?:\+\s?55[\s.-]?|{_D}(?:55|0)?)(?:\(\s*0?\d{{2}}\s*\)\s?|\d{{2}}[\s.-]?)?"
+        rf"(?:\+\s?55[\s.-]?|{_D}(?:55[\s.-]?|0)?)(?:\(\s*0?\d{{2}}\s*\)\s?|\d{{2}}[\s.-]?)?"
         rf"9?\s?\d{{4}}[\s.-]?\d{{4}}{_E}"), _phone),
     _Rule("telefone", re.compile(rf"{_D}9?\d{{4}}-\d{{4}}{_E}"), _always),
 ]

@@ -153,3 +153,21 @@ def test_sdk_retries_a_429_with_retry_after_when_retries_are_allowed(fake_openai
 def test_a_model_the_provider_no_longer_has_is_model_retired(fake_openai, tmp_path):
     with pytest.raises(ModelRetired, match="gpt-3.5-turbo-0125"):
         _start(get_provider(), tmp_path, model="gpt-3.5-turbo-0125")
+
+
+def test_the_fake_lists_jobs_and_serves_file_content_like_the_api(fake_openai, tmp_path):
+    import openai
+
+    client = openai.OpenAI(api_key=fake_openai.api_key, base_url=fake_openai.base_url,
+                           max_retries=0)
+    path = _jsonl(tmp_path)
+    uploaded = client.files.create(file=path.open("rb"), purpose="fine-tune")
+    assert client.files.content(uploaded.id).read() == path.read_bytes()
+    job = client.fine_tuning.jobs.create(training_file=uploaded.id, model=MODEL,
+                                         method={"type": "supervised"})
+    assert [j.id for j in client.fine_tuning.jobs.list().data] == [job.id]
+    fake_openai.step(job.id, 3, 10)
+    events = client.fine_tuning.jobs.list_events(job.id).data
+    assert events[0].message.startswith("Step 3/10")
+    with pytest.raises(openai.NotFoundError):
+        client.files.content("file-nope")

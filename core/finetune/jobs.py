@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
 from core.models import Cliente, FineTuningJob
+from core.readiness import Readiness
 
 STATUS_LABELS = {
     "pending": "Pendente",
@@ -79,3 +80,64 @@ def get_job_resumo(session: Session, job_id: int) -> JobResumo:
     if row is None:
         raise NotFound(f"Job de fine-tuning #{job_id} não encontrado.")
     return _resumo(*row)
+
+
+def format_brl(value) -> str:
+    """R$ in the Brazilian way: R$ 1.234,50 (or a dash)."""
+    if value is None:
+        return "—"
+    text = f"{Decimal(str(value)):,.2f}"
+    return "R$ " + text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+@dataclass(frozen=True)
+class ClienteFineTuning:
+    """One cliente on the Fine-tuning page: readiness, base model and its open job."""
+
+    cliente_id: int
+    nome: str
+    slug: str
+    modelo_base: str
+    modelo_ativo: str | None
+    desligamento: str
+    readiness: Readiness
+    job_aberto: JobResumo | None
+    bloqueio: str  # why a new job cannot start ('' when it can)
+
+    @property
+    def pode_iniciar(self) -> bool:
+        return not self.bloqueio
+
+
+def summarize_fine_tuning(session: Session, today: dt.date | None = None
+                          ) -> list[ClienteFineTuning]:
+    """Every cliente with its readiness and whether a fine-tuning can start now."""
+    from core.clientes import list_clientes
+    from core.clock import utcnow
+    from core.finetune.catalog import ModelUnavailable, check_base_model, shutdown_text
+    from core.readiness import get_readiness
+
+    today = today or utcnow().date()
+    abertos = {j.cliente_id: j for j in list_jobs(session, status="pending")}
+    abertos.update({j.cliente_id: j for j in list_jobs(session, status="running")})
+    out = []
+    for cliente in list_clientes(session):
+        readiness = get_readiness(session, cliente.id)
+        job = abertos.get(cliente.id)
+        bloqueio = ""
+        if job is not None:
+            bloqueio = (f"Já existe um fine-tuning em andamento para este cliente "
+                        f"(job #{job.id}, {job.status_label.lower()}).")
+        elif not readiness.pronto:
+            bloqueio = readiness.motivo
+        else:
+            try:
+                check_base_model(cliente.modelo_base, today)
+            except ModelUnavailable as exc:
+                bloqueio = str(exc)
+        out.append(ClienteFineTuning(
+            cliente_id=cliente.id, nome=cliente.nome, slug=cliente.slug,
+            modelo_base=cliente.modelo_base, modelo_ativo=cliente.modelo_ativo,
+            desligamento=shutdown_text(cliente.modelo_base), readiness=readiness,
+            job_aberto=job, bloqueio=bloqueio))
+    return out

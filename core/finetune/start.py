@@ -35,6 +35,9 @@ from core.models import FineTuningJob
 from core.readiness import get_readiness
 
 OPEN_STATUSES = ("pending", "running")
+# A pending row without a provider job that has not moved for this long belongs to a start
+# that died half-way (process killed, machine restarted): it no longer blocks the cliente.
+STALE_START = dt.timedelta(minutes=30)
 
 
 class NotReady(CuradoriaError):
@@ -82,6 +85,11 @@ class StartResult:
     erro: str | None
 
 
+def _today() -> dt.date:
+    """Today (UTC); tests move it to check the provider's cut-off."""
+    return utcnow().date()
+
+
 def _money(value) -> Decimal | None:
     if value is None:
         return None
@@ -93,12 +101,29 @@ def _check_can_start(session: Session, cliente_id: int):
     readiness = get_readiness(session, cliente_id)
     if not readiness.pronto:
         raise NotReady(readiness.motivo)
-    check_base_model(cliente.modelo_base, utcnow().date())
-    open_job = session.scalar(select(FineTuningJob.id).where(
+    check_base_model(cliente.modelo_base, _today())
+    open_job = session.scalar(select(FineTuningJob).where(
         FineTuningJob.cliente_id == cliente_id, FineTuningJob.status.in_(OPEN_STATUSES)))
-    if open_job is not None:
-        raise JobAlreadyOpen(open_job)
+    if open_job is not None and not _expire_if_stale(open_job):
+        raise JobAlreadyOpen(open_job.id)
     return cliente
+
+
+def _expire_if_stale(job: FineTuningJob) -> bool:
+    """Mark an interrupted start failed (True) so the cliente is not blocked for ever."""
+    if job.openai_job_id or job.status != "pending":
+        return False
+    since = job.atualizado_em or job.created_at
+    if since is None or utcnow() - since < STALE_START:
+        return False
+    job.status = "failed"
+    job.completed_at = utcnow()
+    job.atualizado_em = utcnow()
+    job.erro = ("O início deste fine-tuning foi interrompido antes de o job ser registrado."
+                + (" O arquivo já tinha sido enviado: confira no painel da OpenAI se um job "
+                   "foi criado (metadata curadoria_job_id={}).".format(job.id)
+                   if job.arquivo_treino_id else ""))
+    return True
 
 
 def _build(session: Session, cliente_id: int, out_dir: Path):
@@ -174,6 +199,7 @@ def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
                  custo_estimado=_money(report.custo_brl),
                  custo_estimado_usd=_money(report.custo_usd),
                  arquivo_treino_id=train_id, arquivo_validacao_id=val_id)
+    _finish_row(engine, job_id, **stats)  # the files are at the provider: say so now
     # 5. Create the job at the provider.
     try:
         job = provider.create_job(training_file=train_id, validation_file=val_id,
@@ -181,18 +207,17 @@ def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
                                   metadata={"curadoria_job_id": str(job_id),
                                             "curadoria_cliente": slug})
     except ProviderError as exc:
-        _finish_row(engine, job_id, status="failed", erro=str(exc),
-                    completed_at=utcnow(), **stats)
+        _finish_row(engine, job_id, status="failed", erro=str(exc), completed_at=utcnow())
         raise
     except Exception as exc:  # unexpected: still leave a row that says what happened
         _finish_row(engine, job_id, status="failed",
                     erro=f"Falha inesperada ao criar o job no provedor: {exc}",
-                    completed_at=utcnow(), **stats)
+                    completed_at=utcnow())
         raise
     # 6. Store the provider's ids.
     status = job.seed_status if job.seed_status in OPEN_STATUSES else "pending"
     _finish_row(engine, job_id, openai_job_id=job.id, status_provedor=job.status,
-                status=status, **stats)
+                status=status)
     return StartResult(job_id=job_id, openai_job_id=job.id, status=status, erro=None)
 
 

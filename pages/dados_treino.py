@@ -1,0 +1,100 @@
+"""Dados de treino: system prompt per cliente, the training file's report, preview, downloads."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from core.clientes import list_clientes
+from core.dataset import MOTIVOS, build_training_files, preview_redaction, update_system_prompt
+from core.db import session_scope
+from core.errors import CuradoriaError
+from pages._common import show_error
+
+REPORT_KEY = "dados_treino_relatorio"
+
+st.title("Dados de treino")
+st.caption("O arquivo JSONL enviado no fine-tuning: só conversas boas, cada uma começando pelo "
+           "system prompt do cliente, com os dados pessoais trocados por marcadores.")
+
+with session_scope() as session:
+    clientes = list_clientes(session)
+if not clientes:
+    st.info("Ainda não há clientes.")
+    st.stop()
+
+por_nome = {f"{c.nome} ({c.slug})": c for c in clientes}
+cliente = por_nome[st.selectbox("Cliente", list(por_nome))]
+
+with st.form("form_system_prompt"):
+    st.subheader("System prompt")
+    texto = st.text_area("Abre todos os exemplos de treino deste cliente", value=cliente.system_prompt or "",
+                         height=140)
+    if st.form_submit_button("Salvar system prompt"):
+        try:
+            with session_scope() as session:
+                update_system_prompt(session, cliente.id, texto)
+            st.success("System prompt salvo.")
+            st.session_state.pop(REPORT_KEY, None)
+        except CuradoriaError as exc:
+            show_error(exc)
+
+if st.button("Gerar arquivo de treino", type="primary", icon=":material/dataset:"):
+    try:
+        with session_scope() as session:
+            report = build_training_files(session, cliente.id,
+                                          Path(tempfile.mkdtemp(prefix="curadoria-treino-")))
+        st.session_state[REPORT_KEY] = (cliente.id, report)
+    except CuradoriaError as exc:
+        show_error(exc)
+
+guardado = st.session_state.get(REPORT_KEY)
+if guardado and guardado[0] == cliente.id:
+    report = guardado[1]
+    st.subheader("Relatório")
+    if report.ok:
+        st.success("O arquivo passa na validação do provedor.", icon=":material/check_circle:")
+    for erro in report.erros:
+        st.error(erro, icon=":material/error:")
+    for aviso in report.avisos:
+        st.warning(aviso, icon=":material/warning:")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Exemplos de treino", report.exemplos)
+    c2.metric("Exemplos de validação", report.exemplos_validacao)
+    c3.metric("Épocas", report.epocas)
+    c4.metric("Tokens faturados", f"{report.tokens_faturados:,}".replace(",", "."))
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Custo estimado (US$)", f"{report.custo_usd:.2f}")
+    c2.metric("Custo estimado (R$)", f"{report.custo_brl:.2f}".replace(".", ","))
+    c3.metric("Modelo base", report.modelo_base)
+    st.caption(f"Tokenizador {report.encoding}; limite de {report.limite_tokens} tokens por exemplo; "
+               f"câmbio R$ {report.cambio_usd_brl} por US$.")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Conversas puladas**")
+        st.dataframe([{"Motivo": MOTIVOS.get(k, k), "Conversas": v} for k, v in report.puladas.items()]
+                     or [{"Motivo": "nenhuma", "Conversas": 0}], hide_index=True)
+    with right:
+        st.markdown("**Dados pessoais removidos**")
+        st.dataframe([{"Tipo": k, "Ocorrências": v} for k, v in report.redacoes.items()]
+                     or [{"Tipo": "nenhum", "Ocorrências": 0}], hide_index=True)
+    d1, d2 = st.columns(2)
+    d1.download_button("Baixar treino (JSONL)", report.train_path.read_bytes(),
+                       file_name=f"{cliente.slug}-train.jsonl", mime="application/jsonl",
+                       icon=":material/download:")
+    if report.validation_path:
+        d2.download_button("Baixar validação (JSONL)", report.validation_path.read_bytes(),
+                           file_name=f"{cliente.slug}-validation.jsonl", mime="application/jsonl",
+                           icon=":material/download:")
+
+st.subheader("Prévia da remoção de dados pessoais")
+with session_scope() as session:
+    previews = preview_redaction(session, cliente.id)
+if not previews:
+    st.caption("Nenhuma mensagem com dados pessoais nas conversas boas analisadas.")
+for preview in previews:
+    antes, depois = st.columns(2)
+    # Customer text: shown as plain text, never as markdown or HTML.
+    antes.text(f"Antes: {preview.antes}")
+    depois.text(f"Depois: {preview.depois}")

@@ -1,0 +1,108 @@
+"""Fine-tuning: readiness per cliente, and the confirmed start of a job (seed C4 1-4)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.db import get_engine, session_scope
+from core.errors import CuradoriaError
+from core.finetune.jobs import format_brl, summarize_fine_tuning
+from core.finetune.start import preview_fine_tuning, start_fine_tuning
+from pages._common import current_user, show_error, when
+
+PREVIEW_KEY = "ft_preview"
+DIALOG_KEY = "ft_dialogo"
+TOAST_KEY = "ft_toast"
+
+
+def abrir(cliente_id: int) -> None:
+    st.session_state[DIALOG_KEY] = cliente_id
+    st.session_state.pop(PREVIEW_KEY, None)
+
+
+def fechar() -> None:
+    st.session_state.pop(DIALOG_KEY, None)
+    st.session_state.pop(PREVIEW_KEY, None)
+
+
+@st.dialog("Iniciar Fine-tuning?", on_dismiss=fechar)
+def confirmar(cliente_id: int) -> None:
+    preview = st.session_state.get(PREVIEW_KEY)
+    if preview is None or preview.cliente_id != cliente_id:
+        try:
+            with st.spinner("Preparando o arquivo de treinamento..."), session_scope() as session:
+                preview = preview_fine_tuning(session, cliente_id)
+        except CuradoriaError as exc:
+            show_error(exc)
+            if st.button("Fechar", key="ft_fechar"):
+                fechar()
+                st.rerun()
+            return
+        st.session_state[PREVIEW_KEY] = preview
+    st.text(f"Você está prestes a iniciar o fine-tuning do modelo para o cliente "
+            f"{preview.cliente_nome}.")
+    tokens = f"{preview.tokens_faturados:,}".replace(",", ".")
+    st.markdown(
+        f"- Conversas usadas: **{preview.conversas_usadas}**\n"
+        f"- Tokens faturados: **{tokens}** ({preview.epocas} épocas)\n"
+        f"- Custo estimado: **{format_brl(preview.custo_brl)}** (US$ {preview.custo_usd})\n"
+        f"- Tempo estimado: **{preview.tempo_estimado}**\n"
+        f"- Modelo base: **{preview.modelo_base}** — {preview.desligamento}"
+    )
+    for aviso in preview.avisos:
+        st.warning(aviso, icon=":material/warning:")
+    st.warning("O processo não pode ser cancelado.", icon=":material/block:")
+    col1, col2 = st.columns(2)
+    if col1.button("Cancelar", key="ft_cancelar", width="stretch"):
+        fechar()
+        st.rerun()
+    if col2.button("Sim, Iniciar", key="ft_sim", type="primary", width="stretch"):
+        try:
+            with st.spinner("Enviando o arquivo e criando o job..."):
+                result = start_fine_tuning(get_engine(), cliente_id, current_user())
+        except CuradoriaError as exc:
+            st.session_state.pop(PREVIEW_KEY, None)
+            show_error(exc)
+            return
+        fechar()
+        st.session_state[TOAST_KEY] = (f"Fine-tuning de {preview.cliente_nome} iniciado "
+                                       f"(job #{result.job_id}, pendente).")
+        st.rerun()
+
+
+st.title("Fine-tuning")
+if TOAST_KEY in st.session_state:
+    st.toast(st.session_state.pop(TOAST_KEY), icon=":material/model_training:")
+
+with session_scope() as session:
+    clientes = summarize_fine_tuning(session)
+
+if not clientes:
+    st.info("Ainda não há clientes.")
+    st.stop()
+
+st.caption("Cada cliente treina o seu próprio modelo com as conversas marcadas como boas. "
+           "Veja a página Análise para os problemas e tópicos de cada cliente.")
+
+for item in clientes:
+    r = item.readiness
+    with st.container(border=True):
+        st.subheader(item.nome)
+        st.progress(r.progresso, text=f"{r.marcadas} de {r.min_marcadas} conversas avaliadas · "
+                                      f"{r.boas} boas (mín. {r.min_boas}) · "
+                                      f"{r.ruins} ruins (mín. {r.min_ruins})")
+        st.caption(f"Modelo base: {item.modelo_base} — {item.desligamento} "
+                   f"Modelo em uso: {item.modelo_ativo or item.modelo_base}")
+        job = item.job_aberto
+        if job is not None:
+            st.info(f"Job #{job.id}: {job.status_label}"
+                    + (f" ({job.progresso}%)" if job.progresso is not None else "")
+                    + f" — iniciado por {job.iniciado_por or '—'} em {when(job.created_at)}.",
+                    icon=":material/hourglass_top:")
+        st.button("Iniciar Fine-tuning", key=f"ft_iniciar_{item.cliente_id}",
+                  type="primary", disabled=not item.pode_iniciar, help=item.bloqueio or None,
+                  icon=":material/model_training:", on_click=abrir, args=(item.cliente_id,))
+        if item.bloqueio and job is None:
+            st.caption(item.bloqueio)
+
+if st.session_state.get(DIALOG_KEY) is not None:
+    confirmar(st.session_state[DIALOG_KEY])
