@@ -36,7 +36,12 @@ def model_in_use(cliente: Cliente) -> str:
 
 
 def cliente_redis_url(cliente: Cliente) -> str | None:
-    return cliente.redis_url or get_settings().redis_url
+    """The cliente's own Redis: its URL, or REDIS_URL when a key prefix or a db number
+    tells it apart from the other clientes (the same rule as the import)."""
+    if cliente.redis_url:
+        return cliente.redis_url
+    url = get_settings().redis_url
+    return url if url and (cliente.redis_prefix or cliente.redis_db) else None
 
 
 def write_model_to_redis(cliente: Cliente, client: redis_lib.Redis | None = None) -> bool:

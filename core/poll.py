@@ -107,8 +107,13 @@ def run_ingest(engine: Engine) -> str:
     resumos = ingest_all(engine) or []
     for resumo in resumos:
         fields = asdict(resumo) if hasattr(resumo, "__dataclass_fields__") else {"resumo": resumo}
-        log_event(logger, "importacao", **{k: v for k, v in fields.items()
-                                           if isinstance(v, (str, int, float, type(None)))})
+        fields = {k: v for k, v in fields.items()
+                  if isinstance(v, (str, int, float, type(None))) and k not in ("iniciada_em",)}
+        if hasattr(resumo, "total_rejeitadas"):
+            fields["rejeitadas"] = resumo.total_rejeitadas
+        erro = getattr(resumo, "erro", None)
+        log_event(logger, "importacao_erro" if erro else "importacao", **fields,
+                  level=logging.WARNING if erro else logging.INFO)
     return f"{len(resumos)} cliente(s)"
 
 

@@ -229,3 +229,43 @@ def test_two_pollers_at_once_check_each_job_once_and_apply_it_once(engine):
     assert all(calls == 1 for calls in provider.calls.values())
     assert _count(engine, Notificacao) == 6
     assert _count(engine, ModeloHistorico) == 6
+
+
+def test_a_cycle_imports_first_and_a_failing_import_does_not_stop_the_job_checks(
+        engine, monkeypatch, caplog):
+    import sys
+    import types
+
+    from core.poll import get_poller_status, run_cycle
+
+    caplog.set_level("INFO")
+    calls = []
+    fake_ingest = types.ModuleType("core.ingest")
+
+    def ingest_all(eng):
+        calls.append("ingest")
+        raise RuntimeError("Redis fora do ar")
+
+    fake_ingest.ingest_all = ingest_all
+    monkeypatch.setitem(sys.modules, "core.ingest", fake_ingest)
+    job_id = make_job(engine, make_cliente(engine, "loja"), "ftjob-c1", "running")
+    provider = ScriptedProvider({"ftjob-c1": [succeeded("ftjob-c1")]})
+    provider.before_answer = lambda _id: calls.append("jobs")
+    summary = run_cycle(engine, _factory(provider), nome="p1", sleep=lambda _s: None)
+    assert calls == ["ingest", "jobs"]
+    assert summary.importacao == "erro" and summary.jobs.aplicados == 1
+    assert _job(engine, job_id).status == "succeeded"
+    assert "acao=importacao_erro" in caplog.text and "acao=ciclo_fim" in caplog.text
+    with session_scope(engine) as session:
+        assert get_poller_status(session).nome == "p1"
+
+
+def test_a_cycle_without_the_import_module_says_so_in_the_log(engine, monkeypatch, caplog):
+    import sys
+
+    from core.poll import run_cycle
+
+    monkeypatch.setitem(sys.modules, "core.ingest", None)  # import fails
+    summary = run_cycle(engine, _factory(ScriptedProvider()), nome="p1", sleep=lambda _s: None)
+    assert summary.importacao == "indisponível"
+    assert "acao=importacao_indisponivel" in caplog.text
