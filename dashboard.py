@@ -101,8 +101,12 @@ def change_password_form() -> None:
     st.rerun()
 
 
+@st.fragment(run_every=60)
 def notifications_sidebar() -> None:
-    """Unread count, the latest notifications, a toast for each new one, poller status."""
+    """Unread count, the latest notifications, a toast for each new one, poller status.
+
+    A fragment that refreshes itself every minute, so a finished job shows up (with a
+    toast) without the admin clicking anything."""
     from core import notify
     from core.poll import get_poller_status
 

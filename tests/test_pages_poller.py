@@ -68,6 +68,14 @@ def test_the_sidebar_shows_the_unread_notifications(engine):
     at.run()
     assert any(e.label == "Notificações" for e in at.sidebar.expander)
 
+    # A notification that arrives while the admin is in the dashboard pops up as a toast.
+    with session_scope(engine) as session:
+        create_notification(session, chave="fine_tuning:2:failed", tipo="fine_tuning_failed",
+                            titulo="Fine-tuning de Padaria falhou", cliente_id=cliente_id)
+    at.run()
+    assert [t.value for t in at.toast] == ["Fine-tuning de Padaria falhou"]
+    assert any(e.label == "Notificações (1)" for e in at.sidebar.expander)
+
 
 def _progress_app(job_id):
     from pages._components.progresso import render_job_progress
