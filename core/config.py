@@ -81,6 +81,22 @@ class Settings(BaseSettings):
     min_conversas_ruins: int = Field(
         10, ge=0, description="Mínimo de conversas ruins para iniciar um fine-tuning.",
     )
+    # --- issue 3 ---
+    ingest_inatividade_minutos: int = Field(
+        30, ge=1,
+        description="Minutos sem mensagens que encerram uma conversa: mensagens do mesmo número "
+        "separadas por mais tempo que isso viram conversas diferentes.",
+    )
+    ingest_lote: int = Field(
+        50_000, ge=100,
+        description="Entradas da lista all_conversations lidas do Redis e gravadas no banco por "
+        "transação na importação.",
+    )
+    ingest_max_caracteres: int = Field(
+        20_000, ge=100,
+        description="Tamanho máximo do conteúdo de uma mensagem importada; maiores são rejeitadas "
+        "(e ficam para inspeção).",
+    )
 
 
 @functools.lru_cache(maxsize=1)
