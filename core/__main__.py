@@ -118,6 +118,16 @@ def _ask_password() -> str:
     return senha
 
 
+def cmd_ingest(args) -> int:
+    from core.db import get_engine, upgrade_database
+    from core.ingest import ingest_cliente
+
+    upgrade_database()
+    summary = ingest_cliente(get_engine(), args.cliente, redis_url=args.redis_url)
+    print(summary.texto())
+    return 1 if summary.erro else 0
+
+
 def cmd_settings(_args) -> None:
     from core.config import describe_settings
 
@@ -158,6 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trocar", action="store_true", help="Exige troca no próximo login.")
     p.set_defaults(func=cmd_admin_password)
 
+    p = sub.add_parser("ingest", help="Importa as conversas do Redis do bot de um cliente.")
+    p.add_argument("--cliente", required=True, metavar="SLUG",
+                   help="Identificador do cliente (criado se não existir).")
+    p.add_argument("--redis-url", help="Redis do bot para esta importação (padrão: o do cliente, "
+                   "ou REDIS_URL). Um cliente novo guarda esta URL.")
+    p.set_defaults(func=cmd_ingest)
+
     p = sub.add_parser("settings", help="Lista as configurações e seus valores padrão.")
     p.set_defaults(func=cmd_settings)
     return parser
@@ -166,11 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except CuradoriaError as exc:
         print(f"Erro: {exc}", file=sys.stderr)
         return 1
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":
