@@ -21,9 +21,12 @@ when it has one, otherwise `clientes.redis_db`.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
 import json
 import logging
+import queue
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -373,6 +376,11 @@ def ingest_all(engine: Engine) -> list[IngestSummary]:
 
 
 def _walk(run: _Run) -> None:
+    """Read batches in a background thread while the previous one is written.
+
+    Parsing (Python) and PostgreSQL's work on the COPY (another process) then overlap
+    on a 2-core machine; the queue holds at most two batches, so memory stays flat.
+    """
     client = _connect(run.source)
     try:
         list_key = run.source.prefix + LIST_KEY
@@ -381,16 +389,38 @@ def _walk(run: _Run) -> None:
         first_key = first.decode("utf-8", "replace")[:300] if first else None
         position = _resume_position(run, first_key, length)
         _save_start(run, position, first_key)
-        while position < length:
+        batches: queue.Queue = queue.Queue(maxsize=2)
+        stop = threading.Event()
+        reader = threading.Thread(target=_read_all, name="ingest-reader", daemon=True,
+                                  args=(client, run, list_key, position, length, batches, stop))
+        reader.start()
+        try:
+            while (batch := batches.get()) is not None:
+                if isinstance(batch, BaseException):
+                    raise batch
+                _write_chunk(run, batch)
+        finally:
+            stop.set()
+            while reader.is_alive():  # unblock a reader waiting on a full queue
+                with contextlib.suppress(queue.Empty):
+                    batches.get(timeout=0.1)
+    finally:
+        client.close()
+
+
+def _read_all(client: redis.Redis, run: _Run, list_key: str, position: int, length: int,
+              batches: queue.Queue, stop: threading.Event) -> None:
+    try:
+        while position < length and not stop.is_set():
             end = min(position + run.settings.ingest_lote, length)
             raw_keys = client.lrange(list_key, position, end - 1)
             if not raw_keys:
                 break
-            messages, rejected = _read_batch(client, run, raw_keys)
             position += len(raw_keys)
-            _write_chunk(run, messages, rejected, position)
-    finally:
-        client.close()
+            batches.put(_read_batch(client, run, raw_keys, position))
+        batches.put(None)
+    except BaseException as exc:  # noqa: BLE001 - handed to the writer, which raises it
+        batches.put(exc)
 
 
 def _resume_position(run: _Run, first_key: str | None, length: int) -> int:
@@ -413,17 +443,26 @@ def _save_start(run: _Run, position: int, first_key: str | None) -> None:
             posicao_inicial=position, posicao_final=position, primeira_chave=first_key))
 
 
-def _read_batch(client: redis.Redis, run: _Run, raw_keys: list[bytes]) -> tuple[list[Message], list[Rejected]]:
+@dataclass
+class _Batch:
+    messages: list[Message]
+    rejected: list[Rejected]
+    position: int  # list index after this batch
+    lidas: int = 0
+    duplicadas: int = 0
+    expiradas: int = 0
+
+
+def _read_batch(client: redis.Redis, run: _Run, raw_keys: list[bytes], position: int) -> _Batch:
     """Validate the keys, MGET the payloads in one pipelined round trip, parse them."""
-    summary = run.summary
-    summary.lidas += len(raw_keys)
-    rejected: list[Rejected] = []
+    batch = _Batch([], [], position, lidas=len(raw_keys))
+    rejected, seen = batch.rejected, run.seen
     wanted: list[tuple[bytes, str, str]] = []
     for raw in raw_keys:
-        if raw in run.seen:
-            summary.duplicadas += 1  # the list repeats a key (same-millisecond collision)
+        if raw in seen:
+            batch.duplicadas += 1  # the list repeats a key (same-millisecond collision)
             continue
-        run.seen.add(raw)
+        seen.add(raw)
         parsed = parse_key(raw, run.source.prefix)
         if isinstance(parsed, str):
             rejected.append(Rejected(raw.decode("utf-8", "replace")[:300], parsed, ""))
@@ -433,11 +472,11 @@ def _read_batch(client: redis.Redis, run: _Run, raw_keys: list[bytes]) -> tuple[
     for start in range(0, len(wanted), MGET_BATCH):
         pipe.mget([w[0] for w in wanted[start:start + MGET_BATCH]])
     values = [v for reply in pipe.execute() for v in reply]
-    messages = []
+    messages = batch.messages
     max_chars, now_ms = run.settings.ingest_max_caracteres, run.now_ms
     for (_raw, key, whatsapp), value in zip(wanted, values):
         if value is None:
-            summary.expiradas += 1  # listed, but its 60 days are over
+            batch.expiradas += 1  # listed, but its 60 days are over
             continue
         parsed = parse_payload(value, max_chars, now_ms)
         if isinstance(parsed, str):
@@ -445,9 +484,15 @@ def _read_batch(client: redis.Redis, run: _Run, raw_keys: list[bytes]) -> tuple[
             continue
         role, content, ts, model = parsed
         messages.append(Message(key, whatsapp, role, content, ts, model))
-    for item in rejected:
+    return batch
+
+
+def _count_read(summary: IngestSummary, batch: _Batch) -> None:
+    summary.lidas += batch.lidas
+    summary.duplicadas += batch.duplicadas
+    summary.expiradas += batch.expiradas
+    for item in batch.rejected:
         summary.rejeitadas[item.motivo] = summary.rejeitadas.get(item.motivo, 0) + 1
-    return messages, rejected
 
 
 # --- writing one chunk ------------------------------------------------------------------
@@ -467,17 +512,18 @@ class _Extension:
     messages: list[Message]
 
 
-def _write_chunk(run: _Run, messages: list[Message], rejected: list[Rejected], position: int) -> None:
-    """Write one chunk in one transaction, with the cursor, under the per-cliente lock."""
+def _write_chunk(run: _Run, batch: _Batch) -> None:
+    """Write one batch in one transaction, with the cursor, under the per-cliente lock."""
     with run.engine.begin() as conn:
         _lock_cliente(conn, run)
-        new, extensions = _plan(conn, run, messages)
+        new, extensions = _plan(conn, run, batch.messages)
         _insert_conversas(conn, run, new)
         rows = _message_rows(run, new, extensions)
         inserted = _insert_mensagens(conn, rows)
         _apply_counts(conn, run, new, extensions, rows, inserted)
-        _insert_rejected(conn, run, rejected)
-        _save_progress(conn, run, position)
+        _insert_rejected(conn, run, batch.rejected)
+        _count_read(run.summary, batch)
+        _save_progress(conn, run, batch.position)
 
 
 def _lock_cliente(conn: Connection, run: _Run) -> None:
@@ -555,11 +601,14 @@ def _insert_conversas(conn: Connection, run: _Run, new: list[_NewConversa]) -> N
             "modelo_usado": _conversa_model(run, conversa.messages),
             "total_mensagens": len(conversa.messages),
         })
-    table = Conversa.__table__
-    stmt = (_dialect_insert(conn, table)
-            .on_conflict_do_nothing(index_elements=["cliente_id", "whatsapp", "iniciada_em"])
-            .returning(table.c.id, table.c.whatsapp, table.c.iniciada_em))
-    created = {(r.whatsapp, to_epoch_ms(r.iniciada_em)): r.id for r in conn.execute(stmt, rows)}
+    if conn.dialect.name == "postgresql":
+        created = _copy_conversas(conn, rows)
+    else:
+        table = Conversa.__table__
+        stmt = (_dialect_insert(conn, table)
+                .on_conflict_do_nothing(index_elements=["cliente_id", "whatsapp", "iniciada_em"])
+                .returning(table.c.id, table.c.whatsapp, table.c.iniciada_em))
+        created = {(r.whatsapp, to_epoch_ms(r.iniciada_em)): r.id for r in conn.execute(stmt, rows)}
     for conversa in new:
         found = created.get((conversa.whatsapp, conversa.messages[0].ts))
         if found is not None:
@@ -570,6 +619,29 @@ def _insert_conversas(conn: Connection, run: _Run, new: list[_NewConversa]) -> N
                 Conversa.iniciada_em == from_epoch_ms(conversa.messages[0].ts)))
 
 
+CONVERSA_COLS = ("cliente_id", "whatsapp", "iniciada_em", "ultima_mensagem_em", "dia", "status",
+                 "modelo_usado", "total_mensagens")
+
+
+def _copy_conversas(conn: Connection, rows: list[dict]) -> dict[tuple[str, int], int]:
+    """COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING RETURNING."""
+    cols = ", ".join(CONVERSA_COLS)
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS ingest_conversas (cliente_id integer, whatsapp varchar(32), "
+        "iniciada_em timestamp, ultima_mensagem_em timestamp, dia date, status varchar(20), "
+        "modelo_usado varchar(200), total_mensagens integer) ON COMMIT DELETE ROWS")
+    with conn.connection.driver_connection.cursor() as cur:
+        with cur.copy(f"COPY ingest_conversas ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(row[c] for c in CONVERSA_COLS))
+    result = conn.exec_driver_sql(
+        f"INSERT INTO conversas ({cols}) SELECT {cols} FROM ingest_conversas "
+        "ORDER BY whatsapp, iniciada_em "
+        "ON CONFLICT (cliente_id, whatsapp, iniciada_em) DO NOTHING "
+        "RETURNING id, whatsapp, iniciada_em")
+    return {(r.whatsapp, to_epoch_ms(r.iniciada_em)): r.id for r in result}
+
+
 def _message_rows(run: _Run, new: list[_NewConversa], extensions: list[_Extension]) -> list[tuple]:
     rows = []
     groups = [(c.id, c.messages) for c in new] + [(e.conversa_id, e.messages) for e in extensions]
@@ -578,7 +650,6 @@ def _message_rows(run: _Run, new: list[_NewConversa], extensions: list[_Extensio
             modelo = m.modelo or (run.models.at(m.ts) if m.role == "assistant" else None)
             rows.append((conversa_id, run.cliente_id, m.role, m.content, from_epoch_ms(m.ts),
                          m.key, modelo))
-    rows.sort(key=lambda r: r[5])  # one insert order for every run: no lock cycles
     return rows
 
 

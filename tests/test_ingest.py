@@ -363,8 +363,9 @@ def test_ingest_all_reports_a_cliente_whose_redis_is_down_and_imports_the_others
 
 
 def test_the_summary_reads_as_one_portuguese_paragraph(engine, cliente, bot):
-    bot.store_raw(NUMERO, now_ms() - 3_600_000, b"nao e json")
-    dialogue(bot, now_ms() - 3_600_000, turns=1)
+    start = now_ms() - 3_600_000
+    bot.store_raw(NUMERO, start - 1_000, b"nao e json")
+    dialogue(bot, start, turns=1)
     texto = ingest_cliente(engine, cliente).texto()
     assert texto.startswith("Importação de 'loja': 3 entradas lidas, 2 mensagens novas em 1 conversas")
     assert "1 rejeitadas (1 não é um objeto JSON)" in texto
