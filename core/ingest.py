@@ -559,6 +559,13 @@ def _plan(conn: Connection, run: _Run, messages: list[Message]) -> tuple[list[_N
 
 def _latest_conversas(conn: Connection, cliente_id: int, numbers: list[str]) -> dict[str, tuple[int, int, int]]:
     """number -> (id, start ms, last message ms) of its most recent conversa."""
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            "SELECT DISTINCT ON (whatsapp) id, whatsapp, iniciada_em, ultima_mensagem_em "
+            "FROM conversas WHERE cliente_id = %(c)s AND whatsapp = ANY(%(n)s) "
+            "ORDER BY whatsapp, iniciada_em DESC", {"c": cliente_id, "n": numbers})
+        return {r.whatsapp: (r.id, to_epoch_ms(r.iniciada_em), to_epoch_ms(r.ultima_mensagem_em))
+                for r in rows}
     result = {}
     for start in range(0, len(numbers), 5_000):
         chunk = numbers[start:start + 5_000]
@@ -654,6 +661,7 @@ def _message_rows(run: _Run, new: list[_NewConversa], extensions: list[_Extensio
 
 
 MENSAGEM_COLS = ("conversa_id", "cliente_id", "role", "conteudo", "enviada_em", "redis_key", "modelo")
+MENSAGEM_TYPES = ("int4", "int4", "varchar", "text", "timestamp", "varchar", "varchar")
 
 
 def _insert_mensagens(conn: Connection, rows: list[tuple]) -> set[str] | None:
@@ -681,7 +689,10 @@ def _copy_mensagens(conn: Connection, rows: list[tuple]) -> bool:
     savepoint = conn.begin_nested()
     try:
         with conn.connection.driver_connection.cursor() as cur:
-            with cur.copy(f"COPY mensagens ({', '.join(MENSAGEM_COLS)}) FROM STDIN") as copy:
+            # Binary COPY: the server skips parsing text timestamps and numbers.
+            with cur.copy(f"COPY mensagens ({', '.join(MENSAGEM_COLS)}) FROM STDIN "
+                          "(FORMAT BINARY)") as copy:
+                copy.set_types(MENSAGEM_TYPES)
                 for row in rows:
                     copy.write_row(row)
     except psycopg.errors.UniqueViolation:
