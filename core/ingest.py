@@ -184,6 +184,15 @@ class Message:
     content: str
     ts: int
     modelo: str | None
+    when: dt.datetime  # ts as naive UTC
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _naive_utc(ms: int) -> dt.datetime:
+    """Same as clock.from_epoch_ms, exact and about 3x faster (it runs per message)."""
+    return _EPOCH + dt.timedelta(milliseconds=ms)
 
 
 @dataclass(slots=True)
@@ -193,8 +202,11 @@ class Rejected:
     trecho: str
 
 
-def parse_key(raw: bytes, prefix: str) -> tuple[str, str] | str:
-    """(key without prefix, normalized number), or the rejection reason."""
+def parse_key(raw: bytes, prefix: str, numbers: dict[str, str] | None = None) -> tuple[str, str] | str:
+    """(key without prefix, normalized number), or the rejection reason.
+
+    `numbers` caches normalized numbers: each number has many keys.
+    """
     try:
         key = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -205,7 +217,11 @@ def parse_key(raw: bytes, prefix: str) -> tuple[str, str] | str:
     numero, sep, ts = key[len(MESSAGE_PREFIX):].rpartition(":")
     if not sep or not ts.isdigit() or len(key) > MAX_KEY_CHARS:
         return "chave_invalida"
-    whatsapp = normalize_whatsapp(numero)
+    whatsapp = numbers.get(numero) if numbers is not None else None
+    if whatsapp is None:
+        whatsapp = normalize_whatsapp(numero)
+        if numbers is not None and len(numbers) < 1_000_000:
+            numbers[numero] = whatsapp
     if not 8 <= len(whatsapp) <= 20:
         return "numero_invalido"
     return key, whatsapp
@@ -315,6 +331,8 @@ class _Run:
     summary: IngestSummary
     now_ms: int = field(default_factory=lambda: to_epoch_ms(utcnow()))
     seen: set[bytes] = field(default_factory=set)
+    numbers: dict[str, str] = field(default_factory=dict)
+    days: dict[int, dt.date] = field(default_factory=dict)
 
     @property
     def gap_ms(self) -> int:
@@ -352,6 +370,9 @@ def ingest_cliente(engine: Engine, slug: str, redis_url: str | None = None) -> I
     except redis.RedisError as exc:
         run.summary.erro = (f"não foi possível ler o Redis {mask_url(source.url)} "
                             f"({type(exc).__name__}: {exc}).")
+    except Exception as exc:
+        run.summary.erro = f"erro inesperado ({type(exc).__name__}: {exc})."
+        raise
     finally:
         run.summary.segundos = time.perf_counter() - started
         _finish(run)
@@ -463,7 +484,7 @@ def _read_batch(client: redis.Redis, run: _Run, raw_keys: list[bytes], position:
             batch.duplicadas += 1  # the list repeats a key (same-millisecond collision)
             continue
         seen.add(raw)
-        parsed = parse_key(raw, run.source.prefix)
+        parsed = parse_key(raw, run.source.prefix, run.numbers)
         if isinstance(parsed, str):
             rejected.append(Rejected(raw.decode("utf-8", "replace")[:300], parsed, ""))
             continue
@@ -483,7 +504,7 @@ def _read_batch(client: redis.Redis, run: _Run, raw_keys: list[bytes], position:
             rejected.append(Rejected(key, parsed, excerpt(value)))
             continue
         role, content, ts, model = parsed
-        messages.append(Message(key, whatsapp, role, content, ts, model))
+        messages.append(Message(key, whatsapp, role, content, ts, model, _naive_utc(ts)))
     return batch
 
 
@@ -586,6 +607,15 @@ def _dialect_insert(conn: Connection, table):
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
+def _local_day(run: _Run, ts_ms: int) -> dt.date:
+    # Time zone offsets are whole quarter hours, so one lookup per quarter hour is exact.
+    quarter = ts_ms // 900_000
+    day = run.days.get(quarter)
+    if day is None:
+        day = run.days[quarter] = local_day(_naive_utc(quarter * 900_000))
+    return day
+
+
 def _conversa_model(run: _Run, messages: list[Message]) -> str:
     for message in messages:
         if message.role == "assistant" and message.modelo:
@@ -600,10 +630,10 @@ def _insert_conversas(conn: Connection, run: _Run, new: list[_NewConversa]) -> N
     rows = []
     for conversa in new:
         first, last = conversa.messages[0], conversa.messages[-1]
-        inicio = from_epoch_ms(first.ts)
+        inicio = first.when
         rows.append({
             "cliente_id": run.cliente_id, "whatsapp": conversa.whatsapp, "iniciada_em": inicio,
-            "ultima_mensagem_em": from_epoch_ms(last.ts), "dia": local_day(inicio),
+            "ultima_mensagem_em": last.when, "dia": _local_day(run, first.ts),
             "status": derive_status(last.role, last.ts, run.now_ms, run.gap_ms),
             "modelo_usado": _conversa_model(run, conversa.messages),
             "total_mensagens": len(conversa.messages),
@@ -655,8 +685,7 @@ def _message_rows(run: _Run, new: list[_NewConversa], extensions: list[_Extensio
     for conversa_id, messages in groups:
         for m in messages:
             modelo = m.modelo or (run.models.at(m.ts) if m.role == "assistant" else None)
-            rows.append((conversa_id, run.cliente_id, m.role, m.content, from_epoch_ms(m.ts),
-                         m.key, modelo))
+            rows.append((conversa_id, run.cliente_id, m.role, m.content, m.when, m.key, modelo))
     return rows
 
 
