@@ -25,6 +25,7 @@ PAGES = [
     ("pages/fine_tuning.py", "Fine-tuning", ":material/model_training:", "fine-tuning"),
     ("pages/historico.py", "Histórico", ":material/history:", "historico"),
     ("pages/clientes.py", "Clientes", ":material/storefront:", "clientes"),
+    ("pages/importacao.py", "Importação", ":material/download:", "importacao"),
 ]
 
 

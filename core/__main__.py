@@ -200,6 +200,16 @@ def cmd_export(args) -> int:
     return 0 if report.ok else 2
 
 
+def cmd_ingest(args) -> int:
+    from core.db import get_engine, upgrade_database
+    from core.ingest import ingest_cliente
+
+    upgrade_database()
+    summary = ingest_cliente(get_engine(), args.cliente, redis_url=args.redis_url)
+    print(summary.texto())
+    return 1 if summary.erro else 0
+
+
 def cmd_settings(_args) -> None:
     from core.config import describe_settings
 
@@ -258,6 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="ARQUIVO.jsonl",
                    help="Arquivo de treino; o de validação fica ao lado (ARQUIVO-validation.jsonl).")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("ingest", help="Importa as conversas do Redis do bot de um cliente.")
+    p.add_argument("--cliente", required=True, metavar="SLUG",
+                   help="Identificador do cliente (criado se não existir).")
+    p.add_argument("--redis-url", help="Redis do bot para esta importação (padrão: o do cliente, "
+                   "ou REDIS_URL). Um cliente novo guarda esta URL.")
+    p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("settings", help="Lista as configurações e seus valores padrão.")
     p.set_defaults(func=cmd_settings)

@@ -192,6 +192,22 @@ class Settings(BaseSettings):
         Decimal("5.40"), gt=0,
         description="Câmbio usado para mostrar o custo em reais (R$ por US$ 1).",
     )
+    # --- issue 3 ---
+    ingest_inatividade_minutos: int = Field(
+        30, ge=1,
+        description="Minutos sem mensagens que encerram uma conversa: mensagens do mesmo número "
+        "separadas por mais tempo que isso viram conversas diferentes.",
+    )
+    ingest_lote: int = Field(
+        50_000, ge=100,
+        description="Entradas da lista all_conversations lidas do Redis e gravadas no banco por "
+        "transação na importação.",
+    )
+    ingest_max_caracteres: int = Field(
+        20_000, ge=100,
+        description="Tamanho máximo do conteúdo de uma mensagem importada; maiores são rejeitadas "
+        "(e ficam para inspeção).",
+    )
 
 
 @functools.lru_cache(maxsize=1)

@@ -351,3 +351,54 @@ class PollerHeartbeat(Base):
     intervalo_segundos: Mapped[int | None] = mapped_column(Integer)
     resumo: Mapped[str] = mapped_column(Text, server_default="")
 # --- end issue 8 ---
+
+
+# --- issue 3 ---
+class Importacao(Base):
+    """One run of the Redis import for a cliente: what it read, added, skipped and rejected.
+
+    `posicao_final` is how far into the bot's `all_conversations` list the run got (committed
+    with the data, chunk by chunk), so the next run with the same `origem` starts there.
+    """
+
+    __tablename__ = "importacoes"
+    __table_args__ = (Index("ix_importacoes_cliente", "cliente_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cliente_id: Mapped[int] = mapped_column(ForeignKey("clientes.id", ondelete="CASCADE"))
+    origem: Mapped[str] = mapped_column(String(700), server_default="")
+    iniciada_em: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())
+    concluida_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    lidas: Mapped[int] = mapped_column(Integer, server_default="0")
+    mensagens_novas: Mapped[int] = mapped_column(Integer, server_default="0")
+    conversas_novas: Mapped[int] = mapped_column(Integer, server_default="0")
+    conversas_estendidas: Mapped[int] = mapped_column(Integer, server_default="0")
+    duplicadas: Mapped[int] = mapped_column(Integer, server_default="0")
+    expiradas: Mapped[int] = mapped_column(Integer, server_default="0")
+    rejeitadas: Mapped[int] = mapped_column(Integer, server_default="0")
+    # JSON object reason -> count (text, so it reads the same on SQLite and PostgreSQL).
+    rejeitadas_por_motivo: Mapped[str] = mapped_column(Text, server_default="{}")
+    posicao_inicial: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    posicao_final: Mapped[int | None] = mapped_column(BigInteger)
+    primeira_chave: Mapped[str | None] = mapped_column(String(300))
+    erro: Mapped[str | None] = mapped_column(Text)
+
+
+class EntradaRejeitada(Base):
+    """A Redis entry the import refused, kept once per key with a bounded excerpt."""
+
+    __tablename__ = "entradas_rejeitadas"
+    __table_args__ = (
+        UniqueConstraint("cliente_id", "redis_key", name="uq_entradas_rejeitadas_cliente_redis_key"),
+        Index("ix_entradas_rejeitadas_cliente", "cliente_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    cliente_id: Mapped[int] = mapped_column(ForeignKey("clientes.id", ondelete="CASCADE"))
+    importacao_id: Mapped[int | None] = mapped_column(
+        ForeignKey("importacoes.id", ondelete="SET NULL")
+    )
+    redis_key: Mapped[str] = mapped_column(String(300))
+    motivo: Mapped[str] = mapped_column(String(40))
+    trecho: Mapped[str] = mapped_column(Text, server_default="")
+    registrada_em: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())

@@ -1,0 +1,137 @@
+"""Benchmark: import ~1M bot messages from Redis into PostgreSQL (budget: >= 50,000 msg/s and
+>= 10x the seed's own read path, measured in the same run).
+
+    .venv/bin/python bench/ingest.py [--conversas 138000] [--seed-sample 200000]
+
+It creates its own database (curadoria_bench_ingest) and a unique Redis key prefix, loads
+the demo with `python -m core demo --redis`, times `core.ingest.ingest_cliente` (first run,
+then a second run that must add nothing), times the seed's read path (LRANGE of
+all_conversations, then one GET per key, as getAllConversationsForFineTuning does) on a
+sample of the same keys, and then drops the database and deletes its own keys (never
+FLUSHDB).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import redis  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+DB_NAME = "curadoria_bench_ingest"
+
+
+def recreate_database(admin) -> str:
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{DB_NAME}"
+
+
+def load_demo(prefix: str, conversas: int) -> str:
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "core", "demo", "--redis", "--redis-url", REDIS_URL,
+         "--prefix", prefix, "--conversas", str(conversas)],
+        cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
+    print(f"{out} (carga: {time.perf_counter() - started:.1f} s)")
+    return out
+
+
+def seed_read_path(client: redis.Redis, prefix: str, sample: int) -> tuple[int, float, float]:
+    """The seed's read path: LRANGE 0 -1, then one GET (and JSON.parse) per key."""
+    started = time.perf_counter()
+    keys = client.lrange(prefix + "all_conversations", 0, -1)
+    lrange_s = time.perf_counter() - started
+    started = time.perf_counter()
+    read = 0
+    for key in keys[:sample]:
+        value = client.get(key)
+        if value is not None:
+            json.loads(value)
+        read += 1
+    return read, lrange_s, time.perf_counter() - started
+
+
+def delete_prefix(client: redis.Redis, prefix: str) -> int:
+    deleted = 0
+    batch = []
+    for key in client.scan_iter(match=f"{prefix}*", count=10_000):
+        batch.append(key)
+        if len(batch) >= 10_000:
+            deleted += client.delete(*batch)
+            batch = []
+    if batch:
+        deleted += client.delete(*batch)
+    return deleted
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversas", type=int, default=138_000,
+                        help="demo conversas to load (~7.25 messages each; 138,000 ~ 1M messages)")
+    parser.add_argument("--seed-sample", type=int, default=200_000,
+                        help="list entries read one GET at a time for the seed's read path")
+    parser.add_argument("--keep", action="store_true", help="keep the database and the keys")
+    args = parser.parse_args()
+
+    prefix = f"bench:ingest:{uuid.uuid4().hex[:10]}:"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    client = redis.Redis.from_url(REDIS_URL)
+    url = recreate_database(admin)
+    os.environ["DATABASE_URL"] = url
+    from core.clientes import ensure_cliente
+    from core.db import dispose_engines, get_engine, session_scope, upgrade_database
+    from core.ingest import ingest_cliente
+
+    try:
+        upgrade_database(url)
+        engine = get_engine(url)
+        with session_scope(engine) as session:
+            ensure_cliente(session, "bench", "Bench", redis_url=REDIS_URL, redis_prefix=prefix)
+        load_demo(prefix, args.conversas)
+        listed = client.llen(prefix + "all_conversations")
+
+        first = ingest_cliente(engine, "bench")
+        print(first.texto())
+        second = ingest_cliente(engine, "bench")
+        print(second.texto())
+        with engine.connect() as conn:
+            stored = conn.scalar(text("SELECT count(*) FROM mensagens"))
+            conversas = conn.scalar(text("SELECT count(*) FROM conversas"))
+
+        seed_n, lrange_s, seed_s = seed_read_path(client, prefix, args.seed_sample)
+        ours = first.lidas / first.segundos
+        seed = seed_n / seed_s
+        print()
+        print(f"list entries: {listed:,}; messages stored: {stored:,} in {conversas:,} conversas")
+        print(f"import, first run: {first.segundos:.1f} s -> {ours:,.0f} list entries/s "
+              f"({first.mensagens_novas / first.segundos:,.0f} new messages/s)")
+        print(f"import, second run: {second.segundos:.2f} s, {second.mensagens_novas} new messages")
+        print(f"seed read path: LRANGE {listed:,} keys in {lrange_s:.1f} s; {seed_n:,} GETs in "
+              f"{seed_s:.1f} s -> {seed:,.0f} entries/s")
+        print(f"speed-up over the seed's read path: {ours / seed:.1f}x")
+        print(f"budget: >= 50,000/s {'OK' if ours >= 50_000 else 'MISSED'}; "
+              f">= 10x {'OK' if ours >= 10 * seed else 'MISSED'}")
+    finally:
+        if not args.keep:
+            print(f"deleted {delete_prefix(client, prefix):,} Redis keys under {prefix}")
+            dispose_engines()
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

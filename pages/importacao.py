@@ -1,0 +1,126 @@
+"""Importação: each cliente's Redis source, "Importar agora", last imports, rejected entries."""
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from core.db import get_engine, session_scope
+from core.errors import CuradoriaError
+from core.ingest import (
+    ingest_cliente,
+    list_import_status,
+    list_rejected_entries,
+    mask_url,
+    update_redis_source,
+)
+from pages._common import show_error, when
+
+RESULT_KEY = "importacao_resultado"
+
+
+def plain(texto: str) -> str:
+    """Text that st.success/st.error show literally (no markdown from slugs or errors)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", texto)
+
+
+def origem(status) -> str:
+    if status.redis_url:
+        url = mask_url(status.redis_url)
+    elif status.usa_redis_padrao:
+        url = "REDIS_URL (padrão)"
+    else:
+        return "não configurada"
+    return f"{url} · banco {status.redis_db} · prefixo '{status.redis_prefix}'"
+
+
+st.title("Importação")
+st.caption("Copia para o banco as mensagens que os bots guardam no Redis por 60 dias. "
+           "Cada importação continua de onde a anterior parou e nunca grava nada duas vezes.")
+
+with session_scope() as session:
+    clientes = list_import_status(session)
+
+if not clientes:
+    st.info("Ainda não há clientes. Importe o primeiro com "
+            "`python -m core ingest --cliente SLUG --redis-url URL`.")
+    st.stop()
+
+st.subheader("Última importação por cliente")
+st.dataframe(
+    [
+        {
+            "Cliente": c.nome,
+            "Origem": origem(c),
+            "Automática": "sim" if c.importa_automaticamente else "não",
+            "Quando": when(c.ultima.concluida_em or c.ultima.iniciada_em) if c.ultima else "nunca",
+            "Lidas": c.ultima.lidas if c.ultima else 0,
+            "Mensagens novas": c.ultima.mensagens_novas if c.ultima else 0,
+            "Conversas novas": c.ultima.conversas_novas if c.ultima else 0,
+            "Estendidas": c.ultima.conversas_estendidas if c.ultima else 0,
+            "Duplicadas": c.ultima.duplicadas if c.ultima else 0,
+            "Expiradas": c.ultima.expiradas if c.ultima else 0,
+            "Rejeitadas": c.ultima.total_rejeitadas if c.ultima else 0,
+            "Erro": (c.ultima.erro or "") if c.ultima else "",
+        }
+        for c in clientes
+    ],
+    hide_index=True,
+    use_container_width=True,
+)
+
+por_slug = {c.slug: c for c in clientes}
+slug = st.selectbox("Cliente", list(por_slug), format_func=lambda s: f"{por_slug[s].nome} ({s})")
+atual = por_slug[slug]
+
+col_origem, col_importar = st.columns(2)
+with col_origem, st.form(f"origem_{slug}"):
+    st.markdown("**Origem no Redis**")
+    url = st.text_input("URL do Redis", value=atual.redis_url or "",
+                        help="Ex.: redis://host:6379/0. Vazio: usa REDIS_URL.")
+    banco = st.number_input("Número do banco", min_value=0, value=atual.redis_db, step=1,
+                            help="Usado quando a URL não traz /N.")
+    prefixo = st.text_input("Prefixo das chaves", value=atual.redis_prefix,
+                            help="Quando o bot grava as chaves com um prefixo (ex.: loja1:).")
+    if st.form_submit_button("Salvar origem"):
+        try:
+            with session_scope() as session:
+                update_redis_source(session, slug, url, int(banco), prefixo)
+        except CuradoriaError as exc:
+            show_error(exc)
+        else:
+            st.session_state[RESULT_KEY] = (slug, "ok", "Origem salva.")
+            st.rerun()
+
+with col_importar:
+    st.markdown("**Importar agora**")
+    st.caption(f"Origem atual: {origem(atual)}")
+    if st.button("Importar agora", type="primary", icon=":material/download:"):
+        try:
+            with st.spinner("Importando..."):
+                resumo = ingest_cliente(get_engine(), slug)
+        except CuradoriaError as exc:
+            st.session_state[RESULT_KEY] = (slug, "erro", str(exc))
+        else:
+            st.session_state[RESULT_KEY] = (slug, "erro" if resumo.erro else "ok", resumo.texto())
+        st.rerun()
+    resultado = st.session_state.get(RESULT_KEY)
+    if resultado and resultado[0] == slug:
+        (st.error if resultado[1] == "erro" else st.success)(plain(resultado[2]))
+    elif atual.ultima:
+        st.info(plain(atual.ultima.texto()))
+
+st.subheader("Entradas rejeitadas")
+with session_scope() as session:
+    rejeitadas = list_rejected_entries(session, slug)
+if not rejeitadas:
+    st.caption("Nenhuma entrada rejeitada para este cliente.")
+else:
+    st.caption("Entradas do Redis que não são mensagens válidas; a importação seguiu sem elas. "
+               "Mostradas como texto, até 300 caracteres.")
+    st.dataframe(
+        [{"Chave": r.redis_key, "Motivo": r.descricao, "Trecho": r.trecho,
+          "Registrada em": when(r.registrada_em)} for r in rejeitadas],
+        hide_index=True,
+        use_container_width=True,
+    )
