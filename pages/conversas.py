@@ -149,7 +149,8 @@ def render_card(conversa) -> None:
             st.caption(f"{when(conversa.iniciada_em)} · {STATUS.get(conversa.status, conversa.status)}"
                        f" · {number(conversa.total_mensagens)} mensagens · conversa #{conversa.id}")
             st.text(f"Modelo: {conversa.modelo_usado or '—'}")
-            badge(conversa.avaliacao)
+            with st.container(key=f"badge-{conversa.id}"):
+                badge(conversa.avaliacao)
         with actions:
             b1, b2, b3 = st.columns(3)
             b1.button("Boa", key=f"boa-{conversa.id}", icon=":material/thumb_up:",
