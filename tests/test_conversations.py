@@ -216,3 +216,20 @@ def test_get_conversation_returns_every_message_in_order(session, loja):
     detalhe = get_conversation(session, conversa.id)
     assert [m.conteudo for m in detalhe.mensagens] == [f"mensagem {i}" for i in range(7)]
     assert [m.role for m in detalhe.mensagens[:2]] == ["user", "assistant"]
+
+
+def test_rollup_counters_equal_a_direct_count_for_every_filter(session, engine):
+    from sqlalchemy import true
+
+    from core.demo import default_anchor, generate_conversations, load_database
+
+    session.commit()
+    load_database(engine, generate_conversations(150, seed=5), default_anchor())
+    cliente_id = session.scalar(select(Conversa.cliente_id).limit(1))
+    dia = session.scalar(select(Conversa.dia).order_by(Conversa.dia.desc()).limit(1))
+    for filtros in ({}, {"cliente_id": cliente_id}, {"status": "finalizada"},
+                    {"avaliacao": "sem"}, {"desde": dia - dt.timedelta(days=10), "ate": dia},
+                    {"cliente_id": cliente_id, "avaliacao": "boa", "ate": dia - dt.timedelta(days=3)}):
+        rollup = count_ratings(session, **filtros)
+        assert rollup == count_ratings(session, condicao=true(), **filtros), filtros
+        assert list_conversations(session, **filtros).total == sum(rollup.values())
