@@ -175,7 +175,7 @@ def _search_condition(session: Session, busca: str) -> ColumnElement[bool]:
     gets it through plainto_tsquery, FTS5 gets each word as a quoted string.
     """
     if session.get_bind().dialect.name == "postgresql":
-        tsquery = func.plainto_tsquery("portuguese", func.curadoria_unaccent(busca))
+        tsquery = _pg_tsquery(busca)
         # Only punctuation, emoji or stop words: no lexeme to look for.
         if session.scalar(select(func.numnode(tsquery))):
             return Conversa.id.in_(
@@ -191,6 +191,10 @@ def _search_condition(session: Session, busca: str) -> ColumnElement[bool]:
         select(literal_column("rowid")).select_from(text("conversas_fts"))
         .where(text("conversas_fts MATCH :fts_match").bindparams(fts_match=match))
     )
+
+
+def _pg_tsquery(busca: str):
+    return func.plainto_tsquery("portuguese", func.curadoria_unaccent(busca))
 
 
 def _substring_condition(position, busca: str) -> ColumnElement[bool]:
@@ -212,38 +216,77 @@ def list_conversations(session: Session, *, cliente_id: int | None = None,
     """One page of conversas, newest first, with the total for the filters."""
     f = _validate_filters(cliente_id, status, avaliacao, desde, ate, busca, condicao)
     por_pagina = max(1, min(int(por_pagina), 100))
-    conds = _conversa_conditions(session, f)
-    total, exato = _count(session, f, conds)
+    source = _source(session, f)
+    total, exato = _count(session, f, source)
     pages = max(1, -(-total // por_pagina))
     page = max(1, min(int(page), pages))
-    ids = _page_ids(session, conds, (page - 1) * por_pagina, por_pagina, total if exato else None)
+    ids = _page_ids(session, source, (page - 1) * por_pagina, por_pagina, total if exato else None)
     return ConversasPage(conversas=_rows(session, ids), total=total, page=page, pages=pages,
                          total_exato=exato, por_pagina=por_pagina)
 
 
-def _count(session: Session, f: _Filtros, conds) -> tuple[int, bool]:
+@dataclass(frozen=True)
+class _Source:
+    """Where a page is read from: an id column, its start-time column and conditions."""
+
+    id: ColumnElement
+    iniciada_em: ColumnElement
+    conds: list
+
+
+def _source(session: Session, f: _Filtros) -> _Source:
+    # A PostgreSQL word search is answered from conversas_busca alone (it carries copies
+    # of the filter columns): no join back to conversas for thousands of matches.
+    if f.busca and f.condicao is None and session.get_bind().dialect.name == "postgresql":
+        tsquery = _pg_tsquery(f.busca)
+        if session.scalar(select(func.numnode(tsquery))):
+            return _Source(ConversaBusca.conversa_id, ConversaBusca.iniciada_em,
+                           [ConversaBusca.documento.op("@@")(tsquery), *_busca_conditions(f)])
+    return _Source(Conversa.id, Conversa.iniciada_em, _conversa_conditions(session, f))
+
+
+def _busca_conditions(f: _Filtros) -> list[ColumnElement[bool]]:
+    B = ConversaBusca
+    conds: list[ColumnElement[bool]] = []
+    if f.cliente_id is not None:
+        conds.append(B.cliente_id == f.cliente_id)
+    if f.status:
+        conds.append(B.status == f.status)
+    if f.avaliacao == SEM_AVALIACAO:
+        conds.append(B.avaliacao.is_(None))
+    elif f.avaliacao:
+        conds.append(B.avaliacao == f.avaliacao)
+    if f.desde:
+        conds.append(B.iniciada_em >= local_midnight_utc(f.desde))
+    if f.ate:
+        conds.append(B.iniciada_em < local_midnight_utc(f.ate + dt.timedelta(days=1)))
+    return conds
+
+
+def _count(session: Session, f: _Filtros, source: _Source) -> tuple[int, bool]:
     if f.rollup_ok:
         total = session.scalar(
             select(func.coalesce(func.sum(ConversaResumo.total), 0)).where(*_rollup_conditions(f))
         )
         return int(total), True
     if f.busca and f.condicao is None:
-        capped = select(Conversa.id).where(*conds).limit(SEARCH_CAP + 1).subquery()
+        capped = select(source.id).where(*source.conds).limit(SEARCH_CAP + 1).subquery()
         total = session.scalar(select(func.count()).select_from(capped))
         return (SEARCH_CAP, False) if total > SEARCH_CAP else (total, True)
-    return session.scalar(select(func.count()).select_from(Conversa).where(*conds)), True
+    return session.scalar(select(func.count()).select_from(Conversa).where(*source.conds)), True
 
 
-def _page_ids(session: Session, conds, offset: int, limit: int, total: int | None) -> list[int]:
+def _page_ids(session: Session, source: _Source, offset: int, limit: int,
+              total: int | None) -> list[int]:
     """Ids of one page, newest first; deep pages are read from the oldest end."""
-    order = (Conversa.iniciada_em.desc(), Conversa.id.desc())
     if total is not None and offset > total // 2:
         limit = max(0, min(limit, total - offset))
         offset = max(0, total - offset - limit)
-        order = (Conversa.iniciada_em.asc(), Conversa.id.asc())
-        query = select(Conversa.id).where(*conds).order_by(*order).offset(offset).limit(limit)
+        query = (select(source.id).where(*source.conds)
+                 .order_by(source.iniciada_em.asc(), source.id.asc()).offset(offset).limit(limit))
         return list(reversed(session.scalars(query).all()))
-    query = select(Conversa.id).where(*conds).order_by(*order).offset(offset).limit(limit)
+    query = (select(source.id).where(*source.conds)
+             .order_by(source.iniciada_em.desc(), source.id.desc()).offset(offset).limit(limit))
     return list(session.scalars(query))
 
 
@@ -296,9 +339,10 @@ def count_ratings(session: Session, *, cliente_id: int | None = None, status: st
         query = (select(ConversaResumo.avaliacao, func.sum(ConversaResumo.total))
                  .where(*_rollup_conditions(f)).group_by(ConversaResumo.avaliacao))
     else:
-        key = func.coalesce(Conversa.avaliacao, SEM_AVALIACAO)
-        query = (select(key, func.count()).select_from(Conversa)
-                 .where(*_conversa_conditions(session, f)).group_by(key))
+        source = _source(session, f)
+        table = ConversaBusca if source.id is ConversaBusca.conversa_id else Conversa
+        key = func.coalesce(table.avaliacao, SEM_AVALIACAO)
+        query = select(key, func.count()).select_from(table).where(*source.conds).group_by(key)
     for key, total in session.execute(query):
         counts[key] = int(total or 0)
     return counts

@@ -348,9 +348,19 @@ class ConversaBusca(Base):
 
     __tablename__ = "conversas_busca"
 
+    __table_args__ = (
+        Index("ix_conversas_busca_iniciada", "iniciada_em", "conversa_id"),
+    )
+
     conversa_id: Mapped[int] = mapped_column(
         ForeignKey("conversas.id", ondelete="CASCADE"), primary_key=True
     )
+    # Copies of the conversa's filter and sort columns (kept by triggers on `conversas`),
+    # so a search with filters is answered from this table alone.
+    cliente_id: Mapped[int] = mapped_column(Integer)
+    iniciada_em: Mapped[dt.datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    avaliacao: Mapped[str | None] = mapped_column(String(10))
     documento: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
 
 

@@ -233,3 +233,16 @@ def test_rollup_counters_equal_a_direct_count_for_every_filter(session, engine):
         rollup = count_ratings(session, **filtros)
         assert rollup == count_ratings(session, condicao=true(), **filtros), filtros
         assert list_conversations(session, **filtros).total == sum(rollup.values())
+
+
+def test_search_with_a_rating_filter_follows_ratings_written_anywhere(session, loja, engine):
+    conversa = add_conversa(session, loja, ["problema com o boleto"])
+    rate_conversation(session, conversa.id, "boa", "ana")
+    assert list_conversations(session, busca="boleto", avaliacao="boa").total == 1
+    session.commit()
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE conversas SET avaliacao = NULL, status = 'ativa' WHERE id = :id"),
+                     {"id": conversa.id})
+    assert list_conversations(session, busca="boleto", avaliacao="boa").total == 0
+    assert list_conversations(session, busca="boleto", avaliacao="sem", status="ativa").total == 1
+    assert count_ratings(session, busca="boleto") == {"boa": 0, "ruim": 0, "sem": 1}

@@ -31,13 +31,31 @@ PG_INSERT_FUNCTION = """
 CREATE FUNCTION conversas_busca_anexar() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- New messages are appended to their conversa's document.
-    INSERT INTO conversas_busca AS b (conversa_id, documento)
-    SELECT conversa_id, curadoria_documento(string_agg(conteudo, ' ' ORDER BY enviada_em, id))
-    FROM novas GROUP BY conversa_id ORDER BY conversa_id
+    INSERT INTO conversas_busca AS b
+        (conversa_id, cliente_id, iniciada_em, status, avaliacao, documento)
+    SELECT c.id, c.cliente_id, c.iniciada_em, c.status, c.avaliacao, n.documento
+    FROM (SELECT conversa_id,
+                 curadoria_documento(string_agg(conteudo, ' ' ORDER BY enviada_em, id)) AS documento
+          FROM novas GROUP BY conversa_id) AS n
+    JOIN conversas c ON c.id = n.conversa_id
+    ORDER BY c.id
     ON CONFLICT (conversa_id) DO UPDATE
     SET documento = CASE WHEN pg_column_size(b.documento) < 500000
                          THEN b.documento || EXCLUDED.documento
                          ELSE b.documento END;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION conversas_busca_sincronizar() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- A rating or status written by any tool reaches the search copy too.
+    UPDATE conversas_busca b
+    SET cliente_id = n.cliente_id, iniciada_em = n.iniciada_em,
+        status = n.status, avaliacao = n.avaliacao
+    FROM novas n
+    WHERE b.conversa_id = n.id
+      AND (b.cliente_id, b.iniciada_em, b.status, b.avaliacao)
+          IS DISTINCT FROM (n.cliente_id, n.iniciada_em, n.status, n.avaliacao);
     RETURN NULL;
 END $$;
 """
@@ -52,6 +70,9 @@ CREATE TRIGGER trg_conversas_busca_update AFTER UPDATE ON mensagens
 CREATE TRIGGER trg_conversas_busca_delete AFTER DELETE ON mensagens
     REFERENCING OLD TABLE AS antigas
     FOR EACH STATEMENT EXECUTE FUNCTION conversas_busca_reconstruir();
+CREATE TRIGGER trg_conversas_busca_sincronizar AFTER UPDATE ON conversas
+    REFERENCING NEW TABLE AS novas
+    FOR EACH STATEMENT EXECUTE FUNCTION conversas_busca_sincronizar();
 """
 
 
@@ -63,12 +84,15 @@ BEGIN
     DELETE FROM conversas_busca b
     WHERE b.conversa_id IN ({source})
       AND NOT EXISTS (SELECT 1 FROM mensagens m WHERE m.conversa_id = b.conversa_id);
-    INSERT INTO conversas_busca AS b (conversa_id, documento)
-    SELECT m.conversa_id,
-           curadoria_documento(string_agg(m.conteudo, ' ' ORDER BY m.enviada_em, m.id))
-    FROM mensagens m
-    WHERE m.conversa_id IN ({source})
-    GROUP BY m.conversa_id ORDER BY m.conversa_id
+    INSERT INTO conversas_busca AS b
+        (conversa_id, cliente_id, iniciada_em, status, avaliacao, documento)
+    SELECT c.id, c.cliente_id, c.iniciada_em, c.status, c.avaliacao, d.documento
+    FROM (SELECT m.conversa_id,
+                 curadoria_documento(string_agg(m.conteudo, ' ' ORDER BY m.enviada_em, m.id))
+                     AS documento
+          FROM mensagens m WHERE m.conversa_id IN ({source}) GROUP BY m.conversa_id) AS d
+    JOIN conversas c ON c.id = d.conversa_id
+    ORDER BY c.id
     ON CONFLICT (conversa_id) DO UPDATE SET documento = EXCLUDED.documento;
     RETURN NULL;
 END $$;
@@ -93,13 +117,19 @@ CREATE FUNCTION curadoria_documento(text) RETURNS tsvector
 )
 
 PG_BACKFILL = """
-INSERT INTO conversas_busca (conversa_id, documento)
-SELECT conversa_id, curadoria_documento(string_agg(conteudo, ' ' ORDER BY enviada_em, id))
-FROM mensagens GROUP BY conversa_id;
+INSERT INTO conversas_busca (conversa_id, cliente_id, iniciada_em, status, avaliacao, documento)
+SELECT c.id, c.cliente_id, c.iniciada_em, c.status, c.avaliacao, d.documento
+FROM (SELECT conversa_id,
+             curadoria_documento(string_agg(conteudo, ' ' ORDER BY enviada_em, id)) AS documento
+      FROM mensagens GROUP BY conversa_id) AS d
+JOIN conversas c ON c.id = d.conversa_id;
+CREATE INDEX ix_conversas_busca_iniciada ON conversas_busca (iniciada_em, conversa_id);
 CREATE INDEX ix_conversas_busca_documento ON conversas_busca USING gin (documento);
 """
 
 PG_DOWNGRADE = """
+DROP TRIGGER trg_conversas_busca_sincronizar ON conversas;
+DROP FUNCTION conversas_busca_sincronizar();
 DROP TRIGGER trg_conversas_busca_delete ON mensagens;
 DROP TRIGGER trg_conversas_busca_update ON mensagens;
 DROP TRIGGER trg_conversas_busca_insert ON mensagens;
@@ -109,6 +139,9 @@ DROP FUNCTION conversas_busca_anexar();
 DROP FUNCTION curadoria_documento(text);
 DROP FUNCTION curadoria_unaccent(text);
 """
+
+
+SQLITE_COLS = "conversa_id, cliente_id, iniciada_em, status, avaliacao, documento"
 
 
 def _sqlite_rebuild(conversa: str) -> str:
@@ -132,31 +165,44 @@ SQLITE_UPGRADE = [
         INSERT INTO conversas_fts (conversas_fts, rowid, documento)
         VALUES ('delete', OLD.conversa_id, OLD.documento);
     END""",
-    """CREATE TRIGGER trg_conversas_fts_update AFTER UPDATE ON conversas_busca BEGIN
+    """CREATE TRIGGER trg_conversas_fts_update AFTER UPDATE OF documento ON conversas_busca BEGIN
         INSERT INTO conversas_fts (conversas_fts, rowid, documento)
         VALUES ('delete', OLD.conversa_id, OLD.documento);
         INSERT INTO conversas_fts (rowid, documento) VALUES (NEW.conversa_id, NEW.documento);
     END""",
-    """CREATE TRIGGER trg_conversas_busca_insert AFTER INSERT ON mensagens BEGIN
-        INSERT INTO conversas_busca (conversa_id, documento) VALUES (NEW.conversa_id, NEW.conteudo)
+    f"""CREATE TRIGGER trg_conversas_busca_insert AFTER INSERT ON mensagens BEGIN
+        INSERT INTO conversas_busca ({SQLITE_COLS})
+        SELECT id, cliente_id, iniciada_em, status, avaliacao, NEW.conteudo
+        FROM conversas WHERE id = NEW.conversa_id
         ON CONFLICT (conversa_id) DO UPDATE SET documento = documento || ' ' || excluded.documento;
+    END""",
+    """CREATE TRIGGER trg_conversas_busca_sincronizar
+    AFTER UPDATE OF cliente_id, iniciada_em, status, avaliacao ON conversas BEGIN
+        UPDATE conversas_busca SET cliente_id = NEW.cliente_id, iniciada_em = NEW.iniciada_em,
+            status = NEW.status, avaliacao = NEW.avaliacao
+        WHERE conversa_id = NEW.id;
     END""",
     f"""CREATE TRIGGER trg_conversas_busca_update AFTER UPDATE OF conteudo, conversa_id ON mensagens
     BEGIN
         {_sqlite_rebuild('OLD.conversa_id')}
-        INSERT OR IGNORE INTO conversas_busca (conversa_id, documento) VALUES (NEW.conversa_id, '');
+        INSERT OR IGNORE INTO conversas_busca ({SQLITE_COLS})
+        SELECT id, cliente_id, iniciada_em, status, avaliacao, '' FROM conversas
+        WHERE id = NEW.conversa_id;
         {_sqlite_rebuild('NEW.conversa_id')}
     END""",
     f"""CREATE TRIGGER trg_conversas_busca_delete AFTER DELETE ON mensagens BEGIN
         {_sqlite_rebuild('OLD.conversa_id')}
     END""",
-    """INSERT INTO conversas_busca (conversa_id, documento)
-       SELECT conversa_id, group_concat(conteudo, ' ') FROM
-           (SELECT conversa_id, conteudo FROM mensagens ORDER BY conversa_id, enviada_em, id)
-       GROUP BY conversa_id""",
+    f"""INSERT INTO conversas_busca ({SQLITE_COLS})
+       SELECT c.id, c.cliente_id, c.iniciada_em, c.status, c.avaliacao, d.documento
+       FROM (SELECT conversa_id, group_concat(conteudo, ' ') AS documento FROM
+               (SELECT conversa_id, conteudo FROM mensagens ORDER BY conversa_id, enviada_em, id)
+             GROUP BY conversa_id) AS d
+       JOIN conversas c ON c.id = d.conversa_id""",
 ]
 
 SQLITE_DOWNGRADE = [
+    "DROP TRIGGER trg_conversas_busca_sincronizar",
     "DROP TRIGGER trg_conversas_busca_delete",
     "DROP TRIGGER trg_conversas_busca_update",
     "DROP TRIGGER trg_conversas_busca_insert",
@@ -174,6 +220,10 @@ def upgrade() -> None:
     op.create_table(
         "conversas_busca",
         sa.Column("conversa_id", sa.Integer(), nullable=False),
+        sa.Column("cliente_id", sa.Integer(), nullable=False),
+        sa.Column("iniciada_em", sa.DateTime(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("avaliacao", sa.String(length=10), nullable=True),
         sa.Column("documento", sa.Text().with_variant(TSVECTOR(), "postgresql"), nullable=False),
         sa.ForeignKeyConstraint(["conversa_id"], ["conversas.id"], ondelete="CASCADE",
                                 name=op.f("fk_conversas_busca_conversa_id_conversas")),
@@ -186,6 +236,8 @@ def upgrade() -> None:
     else:
         for statement in SQLITE_UPGRADE:
             op.execute(statement)
+        op.create_index("ix_conversas_busca_iniciada", "conversas_busca",
+                        ["iniciada_em", "conversa_id"])
 
 
 def downgrade() -> None:
