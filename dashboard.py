@@ -26,6 +26,7 @@ PAGES = [
     ("pages/historico.py", "Histórico", ":material/history:", "historico"),
     ("pages/clientes.py", "Clientes", ":material/storefront:", "clientes"),
     ("pages/importacao.py", "Importação", ":material/download:", "importacao"),
+    ("pages/conversas.py", "Todas as Conversas", ":material/forum:", "conversas"),
 ]
 
 

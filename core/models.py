@@ -27,6 +27,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import FunctionElement
@@ -402,3 +403,48 @@ class EntradaRejeitada(Base):
     motivo: Mapped[str] = mapped_column(String(40))
     trecho: Mapped[str] = mapped_column(Text, server_default="")
     registrada_em: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())
+# --- issue 4 ---
+# Listing: newest first by start time. The INCLUDE columns let PostgreSQL filter and
+# skip rows (OFFSET) inside an index-only scan, without touching the heap.
+Index("ix_conversas_iniciada", Conversa.iniciada_em, Conversa.id,
+      postgresql_include=["cliente_id", "status", "avaliacao"])
+Index("ix_conversas_cliente_iniciada", Conversa.cliente_id, Conversa.iniciada_em, Conversa.id,
+      postgresql_include=["status", "avaliacao"])
+Index("ix_conversas_avaliacao_iniciada", Conversa.avaliacao, Conversa.iniciada_em, Conversa.id,
+      postgresql_include=["cliente_id", "status"])
+Index("ix_conversas_status_iniciada", Conversa.status, Conversa.iniciada_em, Conversa.id,
+      postgresql_include=["cliente_id", "avaliacao"])
+
+
+class ConversaBusca(Base):
+    """The searchable text of one conversa, kept by triggers on `mensagens`.
+
+    PostgreSQL: a tsvector (portuguese config over unaccented text) with a GIN index.
+    SQLite: the concatenated text, indexed by the FTS5 table `conversas_fts`.
+    """
+
+    __tablename__ = "conversas_busca"
+
+    __table_args__ = (
+        Index("ix_conversas_busca_iniciada", "iniciada_em", "conversa_id"),
+    )
+
+    conversa_id: Mapped[int] = mapped_column(
+        ForeignKey("conversas.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Copies of the conversa's filter and sort columns (kept by triggers on `conversas`),
+    # so a search with filters is answered from this table alone.
+    cliente_id: Mapped[int] = mapped_column(Integer)
+    iniciada_em: Mapped[dt.datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    avaliacao: Mapped[str | None] = mapped_column(String(10))
+    documento: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
+
+
+# Search objects that only exist on one backend and that the models cannot describe.
+SEARCH_ONLY_OBJECTS = ("conversas_fts", "ix_conversas_busca_documento")
+
+
+def include_in_schema_compare(name: str | None, _type: str, _parents: dict) -> bool:
+    """Schema comparison filter: skip FTS5 tables (and their shadow tables) and the GIN index."""
+    return not (name or "").startswith(SEARCH_ONLY_OBJECTS)

@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from core.models import Base
+from core.models import Base, include_in_schema_compare
 
 SEED_FINE_TUNING_COLUMNS = {
     "id", "cliente_id", "openai_job_id", "status", "conversas_usadas", "modelo_base",
@@ -19,7 +19,8 @@ SEED_FINE_TUNING_COLUMNS = {
 
 def test_migrations_produce_exactly_the_models_schema(engine):
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": include_in_schema_compare})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
 

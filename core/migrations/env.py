@@ -5,7 +5,7 @@ from alembic import context
 
 from core.config import get_settings
 from core.db import get_engine, normalize_url
-from core.models import Base
+from core.models import Base, include_in_schema_compare
 
 config = context.config
 target_metadata = Base.metadata
@@ -35,7 +35,7 @@ def run_migrations_online() -> None:
 def _run(connection) -> None:
     # Batch mode lets later revisions ALTER tables on SQLite too.
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True)
+                      render_as_batch=True, include_name=include_in_schema_compare)
     with context.begin_transaction():
         context.run_migrations()
 

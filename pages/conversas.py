@@ -1,0 +1,210 @@
+"""Todas as Conversas: filter, search, read and rate every conversa.
+
+Filters and page live in the URL (st.query_params) so a view can be shared. The result
+list is a fragment: a rating or a page change reruns only the list and its counters.
+Message content comes from strangers and is always shown with st.text (never markdown).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from core.clientes import list_clientes
+from core.conversations import count_ratings, get_conversation, list_conversations, rate_conversation
+from core.db import session_scope
+from core.errors import CuradoriaError
+from pages._common import current_user, show_error, when
+
+STATUS = {"ativa": "Ativa", "finalizada": "Finalizada", "aguardando": "Aguardando"}
+AVALIACOES = {"boa": "Boa", "ruim": "Ruim", "sem": "Sem avaliação"}
+TODOS = ""
+PARAMS = ("cliente", "status", "avaliacao", "desde", "ate", "q", "pagina")
+
+
+def number(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def counter_text(counts: dict[str, int]) -> str:
+    """'15 boas, 3 ruins, 82 sem avaliação'."""
+    boas, ruins = counts["boa"], counts["ruim"]
+    return (f"{number(boas)} {'boa' if boas == 1 else 'boas'}, "
+            f"{number(ruins)} {'ruim' if ruins == 1 else 'ruins'}, "
+            f"{number(counts['sem'])} sem avaliação")
+
+
+def _date_param(name: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(st.query_params.get(name, ""))
+    except ValueError:
+        return None
+
+
+def init_state(slugs: list[str]) -> None:
+    """First run of this page in the session: widgets start from the URL."""
+    if st.session_state.get("conv_init"):
+        return
+    qp = st.query_params
+    cliente = qp.get("cliente", TODOS)
+    st.session_state["f_cliente"] = cliente if cliente in slugs else TODOS
+    st.session_state["f_status"] = qp.get("status", TODOS) if qp.get("status") in STATUS else TODOS
+    avaliacao = qp.get("avaliacao")
+    st.session_state["f_avaliacao"] = avaliacao if avaliacao in AVALIACOES else TODOS
+    desde, ate = _date_param("desde"), _date_param("ate")
+    st.session_state["f_periodo"] = tuple(d for d in (desde, ate) if d)
+    st.session_state["f_busca"] = qp.get("q", "")
+    try:
+        st.session_state["pagina"] = max(1, int(qp.get("pagina", "1")))
+    except ValueError:
+        st.session_state["pagina"] = 1
+    st.session_state["conv_init"] = True
+
+
+def reset_page() -> None:
+    st.session_state["pagina"] = 1
+
+
+def sync_url() -> None:
+    """Write the current filters and page to the URL (only the ones in use)."""
+    s = st.session_state
+    periodo = s.get("f_periodo") or ()
+    values = {
+        "cliente": s.get("f_cliente"), "status": s.get("f_status"),
+        "avaliacao": s.get("f_avaliacao"),
+        "desde": periodo[0].isoformat() if len(periodo) > 0 else None,
+        "ate": periodo[1].isoformat() if len(periodo) > 1 else None,
+        "q": (s.get("f_busca") or "").strip(),
+        "pagina": str(s["pagina"]) if s.get("pagina", 1) > 1 else None,
+    }
+    wanted = {k: v for k, v in values.items() if v}
+    for key in PARAMS:
+        if key not in wanted and key in st.query_params:
+            del st.query_params[key]
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+def read_filters(clientes) -> dict:
+    slugs = {c.slug: c for c in clientes}
+    init_state(list(slugs))
+    col1, col2, col3, col4 = st.columns([2, 1.3, 1.3, 2])
+    col1.selectbox("Cliente", [TODOS, *slugs], key="f_cliente", on_change=reset_page,
+                   format_func=lambda s: slugs[s].nome if s else "Todos os clientes")
+    col2.selectbox("Status", [TODOS, *STATUS], key="f_status", on_change=reset_page,
+                   format_func=lambda s: STATUS.get(s, "Todos"))
+    col3.selectbox("Avaliação", [TODOS, *AVALIACOES], key="f_avaliacao", on_change=reset_page,
+                   format_func=lambda s: AVALIACOES.get(s, "Todas"))
+    col4.date_input("Período", key="f_periodo", on_change=reset_page, format="DD/MM/YYYY")
+    st.text_input("Buscar nas mensagens", key="f_busca", on_change=reset_page,
+                  placeholder="Ex.: entrega atrasada, reembolso, troca de tamanho")
+    s = st.session_state
+    periodo = s.get("f_periodo") or ()
+    cliente = slugs.get(s["f_cliente"])
+    return {
+        "cliente_id": cliente.id if cliente else None,
+        "status": s["f_status"] or None,
+        "avaliacao": s["f_avaliacao"] or None,
+        "desde": periodo[0] if len(periodo) > 0 else None,
+        "ate": periodo[1] if len(periodo) > 1 else None,
+        "busca": (s["f_busca"] or "").strip() or None,
+    }
+
+
+def rate(conversa_id: int, avaliacao: str | None) -> None:
+    try:
+        with session_scope() as session:
+            rate_conversation(session, conversa_id, avaliacao, current_user())
+    except CuradoriaError as exc:
+        st.session_state["erro_avaliacao"] = str(exc)
+
+
+def go_to(pagina: int) -> None:
+    st.session_state["pagina"] = max(1, pagina)
+
+
+def badge(avaliacao: str | None) -> None:
+    if avaliacao == "boa":
+        st.badge("Boa", icon=":material/thumb_up:", color="green")
+    elif avaliacao == "ruim":
+        st.badge("Ruim", icon=":material/thumb_down:", color="red")
+    else:
+        st.badge("Sem avaliação", color="gray")
+
+
+def render_messages(mensagens) -> None:
+    for m in mensagens:
+        with st.chat_message("user" if m.role == "user" else "assistant"):
+            st.text(m.conteudo)
+            st.caption(when(m.enviada_em))
+
+
+def render_card(conversa) -> None:
+    with st.container(border=True, key=f"card-{conversa.id}"):
+        top, actions = st.columns([3, 2])
+        with top:
+            st.text(f"{conversa.cliente_nome} · {conversa.whatsapp}"
+                    + (f" · {conversa.contato_nome}" if conversa.contato_nome else ""))
+            st.caption(f"{when(conversa.iniciada_em)} · {STATUS.get(conversa.status, conversa.status)}"
+                       f" · {number(conversa.total_mensagens)} mensagens · conversa #{conversa.id}")
+            st.text(f"Modelo: {conversa.modelo_usado or '—'}")
+            with st.container(key=f"badge-{conversa.id}"):
+                badge(conversa.avaliacao)
+        with actions:
+            b1, b2, b3 = st.columns(3)
+            b1.button("Boa", key=f"boa-{conversa.id}", icon=":material/thumb_up:",
+                      on_click=rate, args=(conversa.id, "boa"),
+                      type="primary" if conversa.avaliacao == "boa" else "secondary")
+            b2.button("Ruim", key=f"ruim-{conversa.id}", icon=":material/thumb_down:",
+                      on_click=rate, args=(conversa.id, "ruim"),
+                      type="primary" if conversa.avaliacao == "ruim" else "secondary")
+            b3.button("Remover avaliação", key=f"sem-{conversa.id}", on_click=rate,
+                      args=(conversa.id, None), disabled=conversa.avaliacao is None)
+            if conversa.avaliado_em:
+                st.caption(f"Avaliada por {conversa.avaliado_por or '—'} em {when(conversa.avaliado_em)}")
+        for m in conversa.primeiras_mensagens:
+            st.text(f"{'Cliente' if m.role == 'user' else 'Bot'}: {m.conteudo}")
+        with st.expander("Ver conversa completa"):
+            with session_scope() as session:
+                detalhe = get_conversation(session, conversa.id)
+            render_messages(detalhe.mensagens)
+
+
+@st.fragment
+def results(filtros: dict) -> None:
+    if erro := st.session_state.pop("erro_avaliacao", None):
+        st.error(erro, icon=":material/error:")
+    try:
+        with session_scope() as session:
+            todas = count_ratings(session)
+            pagina = list_conversations(session, **filtros, page=st.session_state["pagina"])
+            filtradas = count_ratings(session, **filtros) if pagina.total_exato else None
+    except CuradoriaError as exc:
+        show_error(exc)
+        return
+    st.session_state["pagina"] = pagina.page
+    sync_url()
+    st.markdown(f"**Todas as conversas:** {counter_text(todas)}")
+    if filtradas is not None and any(v is not None for v in filtros.values()):
+        st.markdown(f"**Neste filtro:** {counter_text(filtradas)}")
+    total = number(pagina.total) if pagina.total_exato else f"mais de {number(pagina.total)}"
+    st.caption(f"{total} conversas · página {pagina.page} de {number(pagina.pages)}")
+    if not pagina.conversas:
+        st.info("Nenhuma conversa encontrada com esses filtros.")
+        return
+    for conversa in pagina.conversas:
+        render_card(conversa)
+    prev, info, nxt = st.columns([1, 2, 1])
+    prev.button("Anterior", icon=":material/chevron_left:", disabled=pagina.page <= 1,
+                on_click=go_to, args=(pagina.page - 1,), key="pagina-anterior")
+    info.caption(f"Página {pagina.page} de {number(pagina.pages)}")
+    nxt.button("Próxima", icon=":material/chevron_right:", disabled=pagina.page >= pagina.pages,
+               on_click=go_to, args=(pagina.page + 1,), key="pagina-proxima")
+
+
+st.title("Todas as Conversas")
+with session_scope() as session:
+    clientes = list_clientes(session)
+filtros = read_filters(clientes)
+results(filtros)
