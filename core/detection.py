@@ -202,7 +202,7 @@ def detect_problems(mensagens: list[tuple[str, str]]) -> Deteccao:
         if code not in found:
             found.append(code)
 
-    perguntas: list[str] = []
+    perguntas: list[tuple[int, str]] = []
     for i, (role, text, raw) in enumerate(norm):
         previous_user = next((t for r, t, _ in reversed(norm[:i]) if r == "user"), "")
         if role == "assistant":
@@ -217,12 +217,41 @@ def detect_problems(mensagens: list[tuple[str, str]]) -> Deteccao:
             add("humano")
         if _only_words(text, FECHAMENTO) or _only_words(text, SAUDACAO):
             continue
-        if any(_similar(text, p) for p in perguntas):
+        if any(_similar(text, p) and not _answered(norm, j, i) for j, p in perguntas):
             add("repetiu")
-        perguntas.append(text)
+        perguntas.append((i, text))
     if _left_without_answer(norm):
         add("sem_resposta")
     return Deteccao(problemas=found, avaliacao_sugerida=_suggest(norm, found))
+
+
+STOPWORDS = frozenset(
+    "a o as os um uma de da do das dos e em no na nos nas para por com que qual quais quanto "
+    "como onde quando voce voces eu meu minha seu sua tem ter esta sao ser mais muito tambem "
+    "nao sim isso esse essa ai aqui la me te se ja pode posso vai favor por quero queria "
+    "gostaria saber preciso ainda agora hoje faco fazer faz ola oi boa bom dia tarde noite "
+    "tudo bem obrigado obrigada alguma algum vcs loja voces estao estou".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    """Normalized words that carry meaning (no stopwords, at least 3 letters)."""
+    return {w for w in text.split() if len(w) >= 3 and w not in STOPWORDS}
+
+
+def _answered(norm: list[tuple[str, str, str]], asked: int, again: int) -> bool:
+    """A reply between two similar questions that actually answered the first one.
+
+    A customer asking the same thing again after a concrete answer is a follow-up; after
+    a non-answer (fallback, generic text, unrelated words) it is a repeated question.
+    """
+    pergunta = {w[:5] for w in content_words(norm[asked][1])}
+    for role, text, _ in norm[asked + 1:again]:
+        if role != "assistant" or _is_fallback(text) or _is_vague(text):
+            continue
+        if re.search(r"\d", text) or pergunta & {w[:5] for w in content_words(text)}:
+            return True
+    return False
 
 
 def _handed_over(norm: list[tuple[str, str, str]], i: int) -> bool:
