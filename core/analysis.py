@@ -84,8 +84,8 @@ def get_suggestion(session: Session, conversa_id: int) -> Sugestao | None:
 def queue_all(session: Session) -> int:
     """Put every conversa back in the queue (after changing the rules or the topic list)."""
     session.execute(delete(AnaliseFila))
-    result = session.execute(insert(AnaliseFila).from_select(["conversa_id"], select(Conversa.id)))
-    return result.rowcount or 0
+    session.execute(insert(AnaliseFila).from_select(["conversa_id"], select(Conversa.id)))
+    return count_pending(session)
 
 
 def count_pending(session: Session) -> int:

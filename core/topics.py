@@ -120,6 +120,11 @@ def _weighted_pick(rng: random.Random, p: np.ndarray) -> int:
     return len(p) - 1
 
 
+def _top_word(questions: list[str]) -> str:
+    counts = Counter(w for q in questions for w in content_words(normalize(q)) if not w.isdigit())
+    return counts.most_common(1)[0][0] if counts else ""
+
+
 def _name_cluster(questions: list[str]) -> str:
     """'Outros: garantia / conserto': the cluster's two most frequent meaningful words."""
     counts = Counter(w for q in questions for w in content_words(normalize(q)) if not w.isdigit())
@@ -149,8 +154,12 @@ def cluster_questions(questions: Sequence[str], k: int = 12, seed: int = 0,
     runs = [_kmeans(x, k, seed + r) for r in range(4)]
     assignment, _total, similarity = max(runs, key=lambda run: run[1])
     assignment = np.where(similarity >= min_similarity, assignment, -1)
+    # Clusters led by the same word are one topic split by k-means: merge them.
+    groups: dict[str, list[int]] = {}
     for j in set(assignment.tolist()) - {-1}:
         members = [rows[i] for i in np.flatnonzero(assignment == j)]
+        groups.setdefault(_top_word([questions[i] for i in members]), []).extend(members)
+    for members in groups.values():
         if len(members) < min_size:
             continue
         name = _name_cluster([questions[i] for i in members])
