@@ -21,6 +21,7 @@ st.set_page_config(page_title="Curadoria", page_icon=":material/forum:", layout=
 # Screens that work, in menu order: (module path, title, icon, url path).
 PAGES = [
     ("pages/visao_geral.py", "Visão geral", ":material/dashboard:", "visao-geral"),
+    ("pages/analise.py", "Análise de Treinamento", ":material/insights:", "analise"),
 ]
 
 
