@@ -6,6 +6,7 @@ accents removed, abbreviations expanded; single keywords also match with one typ
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ def strip_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@functools.lru_cache(maxsize=65536)
 def normalize(text: str) -> str:
     """Lower case, no accents, abbreviations expanded, words separated by one space."""
     text = strip_accents((text or "").lower()).replace("c/", "com ").replace("s/", "sem ")
@@ -68,22 +70,25 @@ def _levenshtein_le1(a: str, b: str) -> bool:
     return edits + (len(b) - j) <= 1
 
 
-def _has_word(words: list[str], keyword: str) -> bool:
-    """Exact word, or one typo away for words long enough that a typo is unambiguous."""
-    if keyword in words:
-        return True
-    if len(keyword) < 6:
-        return False
-    return any(abs(len(w) - len(keyword)) <= 1 and _levenshtein_le1(w, keyword) for w in words)
+@functools.lru_cache(maxsize=65536)
+def _near_word(token: str, words: tuple[str, ...]) -> bool:
+    """The token is one of the words, or one typo away from one long enough (>= 6 letters)
+    that a typo is unambiguous. Cached: chat vocabulary repeats a lot."""
+    return token in words or (len(token) >= 5 and any(
+        len(w) >= 6 and abs(len(token) - len(w)) <= 1 and _levenshtein_le1(token, w)
+        for w in words))
+
+
+@functools.lru_cache(maxsize=64)
+def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern:
+    return re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, phrases)) + r")(?!\S)")
 
 
 def matches(text: str, phrases: tuple[str, ...], words: tuple[str, ...] = ()) -> bool:
     """Whether normalized text contains one of the phrases or (typo-tolerant) words."""
-    padded = f" {text} "
-    if any(f" {p} " in padded for p in phrases):
+    if phrases and _phrase_pattern(phrases).search(text):
         return True
-    tokens = text.split()
-    return any(_has_word(tokens, w) for w in words)
+    return bool(words) and any(_near_word(t, words) for t in text.split())
 
 
 # --- vocabulary (already normalized: no accents, abbreviations expanded) ---------------
@@ -189,8 +194,10 @@ def _similar(a: str, b: str) -> bool:
         return False
     if a in b or b in a:
         return True
-    jaccard = len(wa & wb) / len(wa | wb)
-    return jaccard >= 0.6 or SequenceMatcher(None, a, b).ratio() >= 0.85
+    if len(wa & wb) / len(wa | wb) >= 0.6:
+        return True
+    matcher = SequenceMatcher(None, a, b)
+    return matcher.quick_ratio() >= 0.85 and matcher.ratio() >= 0.85
 
 
 def detect_problems(mensagens: list[tuple[str, str]]) -> Deteccao:

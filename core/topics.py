@@ -8,8 +8,10 @@ topic nobody listed ("garantia", "agendamento") still surfaces.
 """
 from __future__ import annotations
 
+import functools
 import math
 import random
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,13 +56,20 @@ def parse_topics(spec: str) -> list[SeedTopic]:
 
 def match_seed_topic(question: str, seeds: Sequence[SeedTopic]) -> str | None:
     """The seed topic with most distinct matching prefixes, or None."""
-    words = normalize(question).split()
+    text = normalize(question)
     best, best_score = None, 0
     for topic in seeds:
-        score = sum(any(w.startswith(p) for w in words) for p in topic.prefixos)
+        score = len({m.group(1) for m in _prefix_pattern(topic.prefixos).finditer(text)})
         if score > best_score:
             best, best_score = topic.rotulo, score
     return best
+
+
+@functools.lru_cache(maxsize=256)
+def _prefix_pattern(prefixos: tuple[str, ...]) -> re.Pattern:
+    # Longest first, so that each word is credited to the most specific prefix.
+    ordered = sorted(prefixos, key=len, reverse=True)
+    return re.compile(r"(?<!\S)(" + "|".join(map(re.escape, ordered)) + ")")
 
 
 # --- clustering of questions no seed knows --------------------------------------------
