@@ -260,3 +260,32 @@ def test_analyze_command_reports_what_it_did(engine, session, loja, capsys):
     assert "1 conversas colocadas na fila" in out and "0 ainda na fila" in out
     assert cli(["analyze", "--limite", "0"]) == 1
     assert session.scalar(select(func.count()).select_from(ConversaAnalise)) == 1
+
+
+def test_bulk_loaded_conversas_are_queued_once_each(engine, session):
+    from core.demo import default_anchor, generate_conversations, load_database
+
+    load_database(engine, generate_conversations(60, seed=9), default_anchor())
+    assert count_pending(session) == 60
+
+
+def test_migration_queues_the_conversas_that_existed_before_it(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from core.db import alembic_config, get_engine, upgrade_database
+
+    url = f"sqlite:///{tmp_path / 'antigo.db'}"
+    engine = get_engine(url)
+    config = alembic_config(url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO clientes (id, nome, slug) VALUES (1, 'Loja', 'loja')"))
+        conn.execute(text("INSERT INTO conversas (id, cliente_id, whatsapp, iniciada_em, "
+                          "ultima_mensagem_em, dia) VALUES (7, 1, '55', '2026-11-01 10:00:00', "
+                          "'2026-11-01 10:00:00', '2026-11-01')"))
+    upgrade_database(url)
+    with engine.connect() as conn:
+        assert conn.scalars(text("SELECT conversa_id FROM analise_fila")).all() == [7]
