@@ -50,9 +50,13 @@ def conversa_url(conversa_id: int) -> str:
 
 def problem_condition(codigo: str) -> ColumnElement[bool]:
     """A WHERE clause on Conversa: the conversa has the detected problem `codigo`."""
+    return _has_problem(Conversa.id, codigo)
+
+
+def _has_problem(conversa_id_column, codigo: str) -> ColumnElement[bool]:
     if codigo not in PROBLEMAS:
         raise InvalidInput(f"Problema desconhecido: '{codigo}'. Use um de: {', '.join(PROBLEMAS)}.")
-    return exists().where(ConversaProblema.conversa_id == Conversa.id,
+    return exists().where(ConversaProblema.conversa_id == conversa_id_column,
                           ConversaProblema.codigo == codigo)
 
 
@@ -124,8 +128,11 @@ def _claim(session: Session, n: int) -> list[int]:
 
 
 def _analyze(session: Session, ids: list[int], seeds) -> None:
+    # FOR SHARE: a rating written meanwhile waits for this commit, then its trigger
+    # copies the new rating onto the rows written here (no stale copy).
     conversas = {r.id: r for r in session.execute(
-        select(Conversa.id, Conversa.cliente_id, Conversa.dia).where(Conversa.id.in_(ids)))}
+        select(Conversa.id, Conversa.cliente_id, Conversa.dia, Conversa.avaliacao)
+        .where(Conversa.id.in_(ids)).with_for_update(read=True))}
     mensagens: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for conversa_id, role, conteudo in session.execute(
             select(Mensagem.conversa_id, Mensagem.role, Mensagem.conteudo)
@@ -143,10 +150,10 @@ def _analyze(session: Session, ids: list[int], seeds) -> None:
             "conversa_id": conversa_id, "cliente_id": c.cliente_id, "dia": c.dia,
             "pergunta": pergunta[:300] if pergunta else None,
             "topico": match_seed_topic(pergunta, seeds) if pergunta else None,
-            "avaliacao_sugerida": deteccao.avaliacao_sugerida,
+            "avaliacao_sugerida": deteccao.avaliacao_sugerida, "avaliacao": c.avaliacao,
         })
         problemas += [{"conversa_id": conversa_id, "codigo": codigo, "cliente_id": c.cliente_id,
-                       "dia": c.dia} for codigo in deteccao.problemas]
+                       "dia": c.dia, "avaliacao": c.avaliacao} for codigo in deteccao.problemas]
     if analises:
         session.execute(insert(ConversaAnalise), analises)
     if problemas:
@@ -246,11 +253,10 @@ def count_problems(session: Session, filtro: Filtro = Filtro(), avaliacao: str |
                    exemplos: int = 3) -> list[ProblemaResumo]:
     """Detected problems among conversas rated `avaliacao` (None: all), most frequent first."""
     base = filtro.apply(
-        select(ConversaProblema.codigo, func.count()).join(
-            Conversa, Conversa.id == ConversaProblema.conversa_id).group_by(ConversaProblema.codigo),
+        select(ConversaProblema.codigo, func.count()).group_by(ConversaProblema.codigo),
         ConversaProblema.cliente_id, ConversaProblema.dia)
     if avaliacao:
-        base = base.where(Conversa.avaliacao == avaliacao)
+        base = base.where(ConversaProblema.avaliacao == avaliacao)
     counts = dict(session.execute(base).all())
     result = []
     for codigo, rotulo in PROBLEMAS.items():
@@ -260,13 +266,11 @@ def count_problems(session: Session, filtro: Filtro = Filtro(), avaliacao: str |
             result.append(ProblemaResumo(codigo, rotulo, counts[codigo]))
             continue
         ids = filtro.apply(
-            select(ConversaProblema.conversa_id).join(
-                Conversa, Conversa.id == ConversaProblema.conversa_id)
-            .where(ConversaProblema.codigo == codigo)
+            select(ConversaProblema.conversa_id).where(ConversaProblema.codigo == codigo)
             .order_by(ConversaProblema.conversa_id.desc()).limit(exemplos),
             ConversaProblema.cliente_id, ConversaProblema.dia)
         if avaliacao:
-            ids = ids.where(Conversa.avaliacao == avaliacao)
+            ids = ids.where(ConversaProblema.avaliacao == avaliacao)
         result.append(ProblemaResumo(codigo, rotulo, counts[codigo], list(session.scalars(ids))))
     return sorted(result, key=lambda p: -p.vezes)
 
@@ -290,9 +294,8 @@ def count_topics(session: Session, filtro: Filtro = Filtro(), avaliacao: str | N
                  exemplos: int = 3) -> TopicosReport:
     """What customers asked in conversas rated `avaliacao`: seed topics plus new clusters."""
     def scoped(query):
-        query = filtro.apply(query.join(Conversa, Conversa.id == ConversaAnalise.conversa_id),
-                             ConversaAnalise.cliente_id, ConversaAnalise.dia)
-        return query.where(Conversa.avaliacao == avaliacao) if avaliacao else query
+        query = filtro.apply(query, ConversaAnalise.cliente_id, ConversaAnalise.dia)
+        return query.where(ConversaAnalise.avaliacao == avaliacao) if avaliacao else query
 
     counts = session.execute(scoped(
         select(ConversaAnalise.topico, func.count()).where(ConversaAnalise.pergunta.is_not(None))
@@ -373,13 +376,12 @@ def list_analyses(session: Session, filtro: Filtro = Filtro(), problema: str | N
     nomes = {c.id: c.nome for c in list_clientes(session)}
     query = filtro.apply(
         select(ConversaAnalise.conversa_id, ConversaAnalise.cliente_id, ConversaAnalise.dia,
-               Conversa.avaliacao, ConversaAnalise.avaliacao_sugerida, ConversaAnalise.topico,
+               ConversaAnalise.avaliacao, ConversaAnalise.avaliacao_sugerida, ConversaAnalise.topico,
                ConversaAnalise.pergunta)
-        .join(Conversa, Conversa.id == ConversaAnalise.conversa_id)
         .order_by(ConversaAnalise.conversa_id.desc()).limit(limite),
         ConversaAnalise.cliente_id, ConversaAnalise.dia)
     if problema:
-        query = query.where(problem_condition(problema))
+        query = query.where(_has_problem(ConversaAnalise.conversa_id, problema))
     rows = session.execute(query).all()
     problemas = _problems_of(session, [r.conversa_id for r in rows])
     return [{

@@ -347,6 +347,7 @@ class ConversaAnalise(Base):
     __table_args__ = (
         CheckConstraint(_in("avaliacao_sugerida", AVALIACOES), name="avaliacao_sugerida"),
         Index("ix_conversas_analise_cliente_topico", "cliente_id", "topico"),
+        Index("ix_conversas_analise_avaliacao_topico", "avaliacao", "topico"),
     )
 
     conversa_id: Mapped[int] = mapped_column(
@@ -357,6 +358,8 @@ class ConversaAnalise(Base):
     pergunta: Mapped[str | None] = mapped_column(String(300))
     topico: Mapped[str | None] = mapped_column(String(120))
     avaliacao_sugerida: Mapped[str | None] = mapped_column(String(10))
+    # Copy of conversas.avaliacao, kept by a trigger: counts by rating need no join.
+    avaliacao: Mapped[str | None] = mapped_column(String(10))
     analisada_em: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())
 
 
@@ -367,6 +370,7 @@ class ConversaProblema(Base):
     __table_args__ = (
         Index("ix_conversas_problemas_codigo", "codigo", "conversa_id"),
         Index("ix_conversas_problemas_cliente_dia", "cliente_id", "dia"),
+        Index("ix_conversas_problemas_avaliacao_codigo", "avaliacao", "codigo"),
     )
 
     conversa_id: Mapped[int] = mapped_column(
@@ -375,3 +379,4 @@ class ConversaProblema(Base):
     codigo: Mapped[str] = mapped_column(String(30), primary_key=True)
     cliente_id: Mapped[int] = mapped_column(ForeignKey("clientes.id", ondelete="CASCADE"))
     dia: Mapped[dt.date] = mapped_column(Date)
+    avaliacao: Mapped[str | None] = mapped_column(String(10))  # copy, kept by a trigger

@@ -289,3 +289,14 @@ def test_migration_queues_the_conversas_that_existed_before_it(tmp_path):
     upgrade_database(url)
     with engine.connect() as conn:
         assert conn.scalars(text("SELECT conversa_id FROM analise_fila")).all() == [7]
+
+
+def test_topic_counts_follow_ratings_changed_after_the_analysis(engine, session, loja):
+    conversa = add_conversa(session, loja, BOA, None)
+    session.commit()
+    analyze_pending(engine)
+    assert count_topics(session).topicos == []
+    session.execute(update(Conversa).where(Conversa.id == conversa.id).values(avaliacao="boa"))
+    assert [t.vezes for t in count_topics(session).topicos] == [1]
+    session.execute(update(Conversa).where(Conversa.id == conversa.id).values(avaliacao=None))
+    assert count_topics(session).topicos == []
