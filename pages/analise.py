@@ -140,6 +140,7 @@ with abas[2]:
                            labels={"cliente": "Cliente", "ruins": "% ruins entre as avaliadas"}),
                     use_container_width=True)
 with abas[3]:
+    st.caption("Problemas detectados por dia em todas as conversas (avaliadas ou não).")
     if series.problemas_por_dia:
         st.plotly_chart(px.line(pd.DataFrame(series.problemas_por_dia), x="dia", y="conversas",
                                 color="problema", labels={"dia": "Dia", "conversas": "Conversas",
