@@ -21,12 +21,13 @@ st.set_page_config(page_title="Curadoria", page_icon=":material/forum:", layout=
 # Screens that work, in menu order: (module path, title, icon, url path).
 PAGES = [
     ("pages/visao_geral.py", "Visão geral", ":material/dashboard:", "visao-geral"),
+    ("pages/conversas.py", "Todas as Conversas", ":material/forum:", "conversas"),
+    ("pages/analise.py", "Análise de Treinamento", ":material/insights:", "analise"),
     ("pages/dados_treino.py", "Dados de treino", ":material/dataset:", "dados-treino"),
     ("pages/fine_tuning.py", "Fine-tuning", ":material/model_training:", "fine-tuning"),
     ("pages/historico.py", "Histórico", ":material/history:", "historico"),
     ("pages/clientes.py", "Clientes", ":material/storefront:", "clientes"),
     ("pages/importacao.py", "Importação", ":material/download:", "importacao"),
-    ("pages/conversas.py", "Todas as Conversas", ":material/forum:", "conversas"),
 ]
 
 

@@ -210,6 +210,25 @@ def cmd_ingest(args) -> int:
     return 1 if summary.erro else 0
 
 
+def cmd_analyze(args) -> None:
+    from core.analysis import analyze_pending, count_pending, queue_all
+    from core.db import get_engine, session_scope, upgrade_database
+
+    upgrade_database()
+    engine = get_engine()
+    if args.limite is not None and args.limite < 1:
+        raise CuradoriaError("--limite precisa ser um número positivo.")
+    if args.refazer:
+        with session_scope(engine) as session:
+            print(f"{queue_all(session)} conversas colocadas na fila para reanálise.")
+    started = time.perf_counter()
+    feitas = analyze_pending(engine, limite=args.limite)
+    with session_scope(engine) as session:
+        restantes = count_pending(session)
+    print(f"{feitas} conversas analisadas em {time.perf_counter() - started:.1f} s; "
+          f"{restantes} ainda na fila.")
+
+
 def cmd_settings(_args) -> None:
     from core.config import describe_settings
 
@@ -275,6 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redis-url", help="Redis do bot para esta importação (padrão: o do cliente, "
                    "ou REDIS_URL). Um cliente novo guarda esta URL.")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("analyze", help="Analisa as conversas novas ou alteradas (problemas, "
+                       "tópicos, avaliação sugerida).")
+    p.add_argument("--limite", type=int, help="No máximo N conversas nesta execução (padrão: todas na fila).")
+    p.add_argument("--refazer", action="store_true",
+                   help="Recoloca todas as conversas na fila (depois de mudar regras ou tópicos).")
+    p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("settings", help="Lista as configurações e seus valores padrão.")
     p.set_defaults(func=cmd_settings)

@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.topics import DEFAULT_TOPICOS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'curadoria.db'}"
 
@@ -207,6 +209,23 @@ class Settings(BaseSettings):
         20_000, ge=100,
         description="Tamanho máximo do conteúdo de uma mensagem importada; maiores são rejeitadas "
         "(e ficam para inspeção).",
+    )
+
+    # --- issue 5 ---
+    analise_topicos: str = Field(
+        DEFAULT_TOPICOS,
+        description="Tópicos conhecidos da análise, no formato 'Rótulo: prefixo, prefixo; "
+        "Rótulo: ...' (palavras sem acento; cada prefixo casa as palavras que começam com ele). "
+        "Perguntas que não casam com nenhum são agrupadas automaticamente.",
+    )
+    analise_lote: int = Field(
+        2000, ge=1,
+        description="Quantas conversas novas ou alteradas o poller analisa a cada ciclo.",
+    )
+    analise_amostra_topicos: int = Field(
+        3000, ge=10,
+        description="Quantas perguntas sem tópico conhecido (as mais recentes) são agrupadas "
+        "para revelar tópicos novos na página de análise.",
     )
 
 
