@@ -13,7 +13,7 @@ from alembic import op
 from core.models import utc_now
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
