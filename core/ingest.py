@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import multiprocessing
 import queue
 import threading
 import time
@@ -330,8 +331,6 @@ class _Run:
     importacao_id: int
     summary: IngestSummary
     now_ms: int = field(default_factory=lambda: to_epoch_ms(utcnow()))
-    seen: set[bytes] = field(default_factory=set)
-    numbers: dict[str, str] = field(default_factory=dict)
     days: dict[int, dt.date] = field(default_factory=dict)
 
     @property
@@ -396,11 +395,28 @@ def ingest_all(engine: Engine) -> list[IngestSummary]:
     return results
 
 
-def _walk(run: _Run) -> None:
-    """Read batches in a background thread while the previous one is written.
+# Below this many list entries a reader thread is cheaper than starting a process.
+PROCESS_THRESHOLD = 200_000
 
-    Parsing (Python) and PostgreSQL's work on the COPY (another process) then overlap
-    on a 2-core machine; the queue holds at most two batches, so memory stays flat.
+
+@dataclass
+class _ReaderState:
+    """What reading needs (picklable, so a reader process can own it)."""
+
+    source: RedisSource
+    lote: int
+    max_chars: int
+    now_ms: int
+    seen: set[bytes] = field(default_factory=set)
+    numbers: dict[str, str] = field(default_factory=dict)
+
+
+def _walk(run: _Run) -> None:
+    """Read batches in the background while the previous one is written.
+
+    Large imports read and parse in a separate process (the GIL would keep all Python
+    work on one core); small ones in a thread. Either way PostgreSQL's work on the COPY
+    overlaps the parsing, and the queue holds at most two batches, so memory stays flat.
     """
     client = _connect(run.source)
     try:
@@ -410,35 +426,72 @@ def _walk(run: _Run) -> None:
         first_key = first.decode("utf-8", "replace")[:300] if first else None
         position = _resume_position(run, first_key, length)
         _save_start(run, position, first_key)
-        batches: queue.Queue = queue.Queue(maxsize=2)
-        stop = threading.Event()
-        reader = threading.Thread(target=_read_all, name="ingest-reader", daemon=True,
-                                  args=(client, run, list_key, position, length, batches, stop))
-        reader.start()
-        try:
-            while (batch := batches.get()) is not None:
-                if isinstance(batch, BaseException):
-                    raise batch
-                _write_chunk(run, batch)
-        finally:
-            stop.set()
-            while reader.is_alive():  # unblock a reader waiting on a full queue
-                with contextlib.suppress(queue.Empty):
-                    batches.get(timeout=0.1)
+        state = _ReaderState(run.source, run.settings.ingest_lote,
+                             run.settings.ingest_max_caracteres, run.now_ms)
+        if length - position >= PROCESS_THRESHOLD:
+            _consume_from_process(run, state, list_key, position, length)
+        else:
+            _consume_from_thread(run, client, state, list_key, position, length)
     finally:
         client.close()
 
 
-def _read_all(client: redis.Redis, run: _Run, list_key: str, position: int, length: int,
-              batches: queue.Queue, stop: threading.Event) -> None:
+def _consume(run: _Run, get) -> None:
+    while (batch := get()) is not None:
+        if isinstance(batch, BaseException):
+            raise batch
+        _write_chunk(run, batch)
+
+
+def _consume_from_thread(run, client, state, list_key, position, length) -> None:
+    batches: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    reader = threading.Thread(target=_read_all, name="ingest-reader", daemon=True,
+                              args=(client, state, list_key, position, length, batches, stop))
+    reader.start()
+    try:
+        _consume(run, batches.get)
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                batches.get(timeout=0.1)
+
+
+def _consume_from_process(run, state, list_key, position, length) -> None:
+    context = multiprocessing.get_context("spawn")
+    batches = context.Queue(maxsize=2)
+    reader = context.Process(target=_read_in_process, name="ingest-reader", daemon=True,
+                             args=(state, list_key, position, length, batches))
+    reader.start()
+    try:
+        _consume(run, batches.get)
+    finally:
+        if reader.is_alive():
+            reader.terminate()
+        reader.join()
+        batches.close()
+
+
+def _read_in_process(state: _ReaderState, list_key: str, position: int, length: int,
+                     batches) -> None:
+    client = _connect(state.source)
+    try:
+        _read_all(client, state, list_key, position, length, batches, threading.Event())
+    finally:
+        client.close()
+
+
+def _read_all(client: redis.Redis, state: _ReaderState, list_key: str, position: int, length: int,
+              batches, stop: threading.Event) -> None:
     try:
         while position < length and not stop.is_set():
-            end = min(position + run.settings.ingest_lote, length)
+            end = min(position + state.lote, length)
             raw_keys = client.lrange(list_key, position, end - 1)
             if not raw_keys:
                 break
             position += len(raw_keys)
-            batches.put(_read_batch(client, run, raw_keys, position))
+            batches.put(_read_batch(client, state, raw_keys, position))
         batches.put(None)
     except BaseException as exc:  # noqa: BLE001 - handed to the writer, which raises it
         batches.put(exc)
@@ -474,17 +527,17 @@ class _Batch:
     expiradas: int = 0
 
 
-def _read_batch(client: redis.Redis, run: _Run, raw_keys: list[bytes], position: int) -> _Batch:
+def _read_batch(client: redis.Redis, state: _ReaderState, raw_keys: list[bytes], position: int) -> _Batch:
     """Validate the keys, MGET the payloads in one pipelined round trip, parse them."""
     batch = _Batch([], [], position, lidas=len(raw_keys))
-    rejected, seen = batch.rejected, run.seen
+    rejected, seen = batch.rejected, state.seen
     wanted: list[tuple[bytes, str, str]] = []
     for raw in raw_keys:
         if raw in seen:
             batch.duplicadas += 1  # the list repeats a key (same-millisecond collision)
             continue
         seen.add(raw)
-        parsed = parse_key(raw, run.source.prefix, run.numbers)
+        parsed = parse_key(raw, state.source.prefix, state.numbers)
         if isinstance(parsed, str):
             rejected.append(Rejected(raw.decode("utf-8", "replace")[:300], parsed, ""))
             continue
@@ -494,7 +547,7 @@ def _read_batch(client: redis.Redis, run: _Run, raw_keys: list[bytes], position:
         pipe.mget([w[0] for w in wanted[start:start + MGET_BATCH]])
     values = [v for reply in pipe.execute() for v in reply]
     messages = batch.messages
-    max_chars, now_ms = run.settings.ingest_max_caracteres, run.now_ms
+    max_chars, now_ms = state.max_chars, state.now_ms
     for (_raw, key, whatsapp), value in zip(wanted, values):
         if value is None:
             batch.expiradas += 1  # listed, but its 60 days are over

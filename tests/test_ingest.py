@@ -413,3 +413,19 @@ def test_the_split_loses_nothing_duplicates_nothing_keeps_order_and_respects_the
         assert group and all(b[0] - a[0] <= gap for a, b in zip(group, group[1:]))
     for before, after in zip(groups, groups[1:]):
         assert after[0][0] - before[-1][0] > gap
+
+
+def test_a_large_import_read_by_a_separate_process_gives_the_same_result(engine, cliente, bot, settings,
+                                                                       monkeypatch):
+    import core.ingest
+
+    monkeypatch.setattr(core.ingest, "PROCESS_THRESHOLD", 1)
+    monkeypatch.setattr(settings, "ingest_lote", 100)
+    for n in range(40):
+        dialogue(bot, now_ms() - 3 * 3_600_000 + n * 1_000, turns=3, sender=f"55319{n:08d}")
+    bot.store_raw(NUMERO, now_ms() - 3_600_000, b"nao e json")
+    summary = ingest_cliente(engine, cliente)
+    assert (summary.lidas, summary.mensagens_novas, summary.conversas_novas) == (241, 240, 40)
+    assert summary.rejeitadas == {"json_invalido": 1}
+    assert sorted(c.total_mensagens for c in conversas(engine)) == [6] * 40
+
