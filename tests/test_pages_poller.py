@@ -21,7 +21,7 @@ def _apply(engine, cliente_id, modelo):
 
 def _texts(at) -> str:
     parts = [e.value for e in at.markdown] + [e.value for e in at.caption]
-    parts += [str(e.value) for e in at.metric] + [e.value for e in at.text]
+    parts += [str(e.value) for e in at.code] + [e.value for e in at.text]
     return "\n".join(str(p) for p in parts)
 
 
