@@ -89,15 +89,23 @@ def progress_from_events(messages: list[str]) -> int | None:
     return None
 
 
+MISSING_KEY = ("Nenhuma chave da API da OpenAI configurada. Defina a variável de ambiente "
+               "OPENAI_API_KEY e reinicie o painel para usar o fine-tuning.")
+
+
+def missing_key_message(settings: Settings | None = None) -> str:
+    """The pt-BR reason a job cannot start for lack of an API key, or '' when there is one."""
+    settings = settings or get_settings()
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    return "" if key.strip() else MISSING_KEY
+
+
 def get_provider(settings: Settings | None = None) -> FineTuningProvider:
     """The configured provider; MissingApiKey when no OpenAI key is set."""
     settings = settings or get_settings()
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
-    if not key.strip():
-        raise MissingApiKey(
-            "Nenhuma chave da API da OpenAI configurada. Defina a variável de ambiente "
-            "OPENAI_API_KEY e reinicie o painel para usar o fine-tuning."
-        )
+    if missing_key_message(settings):
+        raise MissingApiKey(MISSING_KEY)
+    key = settings.openai_api_key.get_secret_value()
     client = openai.OpenAI(
         api_key=key.strip(),
         base_url=settings.openai_base_url or None,
