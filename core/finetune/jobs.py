@@ -146,3 +146,8 @@ def summarize_fine_tuning(session: Session, today: dt.date | None = None
             desligamento=shutdown_text(cliente.modelo_base), readiness=readiness,
             job_aberto=job, bloqueio=bloqueio))
     return out
+
+
+def format_usd(value) -> str:
+    """US$ with Brazilian separators: US$ 1.234,50 (or a dash)."""
+    return "—" if value is None else "US" + format_brl(value)
