@@ -150,4 +150,4 @@ def summarize_fine_tuning(session: Session, today: dt.date | None = None
 
 def format_usd(value) -> str:
     """US$ with Brazilian separators: US$ 1.234,50 (or a dash)."""
-    return "—" if value is None else "US" + format_brl(value)
+    return "—" if value is None else "US$" + format_brl(value)[2:]
