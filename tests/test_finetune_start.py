@@ -303,3 +303,12 @@ def test_concurrent_starts_from_separate_processes_create_one_job(engine, fake_o
     assert len(fake_openai.jobs) == 1 and fake_openai.route_calls("jobs.create") == 1
     [row] = _rows(engine)
     assert row.status == "pending"
+
+
+def test_a_lost_create_answer_still_gives_one_pending_row_with_the_job(engine, fake_openai):
+    cliente_id = make_cliente(engine)
+    fake_openai.fail("jobs.create", "lost_response", delay=3.0)
+    result = start_fine_tuning(engine, cliente_id, "ana")
+    [row] = _rows(engine)
+    job = fake_openai.only_job()
+    assert row.status == "pending" and row.openai_job_id == job["id"] == result.openai_job_id
