@@ -64,8 +64,12 @@ except CuradoriaError as exc:
     st.stop()
 
 col1, col2 = st.columns(2)
-col1.metric("Modelo em uso", info.modelo_em_uso)
-col2.metric("Modelo base", info.modelo_base)
+with col1:
+    st.caption("Modelo em uso")
+    st.code(info.modelo_em_uso, language=None)
+with col2:
+    st.caption("Modelo base")
+    st.code(info.modelo_base, language=None)
 if info.modelo_ativo:
     st.caption("O bot usa um modelo treinado (fine-tuning).")
 else:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.db import get_engine, session_scope
 from core.errors import CuradoriaError
-from core.finetune.jobs import format_brl, summarize_fine_tuning
+from core.finetune.jobs import format_brl, format_usd, summarize_fine_tuning
 from core.finetune.start import preview_fine_tuning, start_fine_tuning
 from pages._common import current_user, show_error, when
 
@@ -44,7 +44,7 @@ def confirmar(cliente_id: int) -> None:
     st.markdown(
         f"- Conversas usadas: **{preview.conversas_usadas}**\n"
         f"- Tokens faturados: **{tokens}** ({preview.epocas} épocas)\n"
-        f"- Custo estimado: **{format_brl(preview.custo_brl)}** (US$ {preview.custo_usd})\n"
+        f"- Custo estimado: **{format_brl(preview.custo_brl)}** ({format_usd(preview.custo_usd)})\n"
         f"- Tempo estimado: **{preview.tempo_estimado}**\n"
         f"- Modelo base: **{preview.modelo_base}** — {preview.desligamento}"
     )

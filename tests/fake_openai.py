@@ -84,6 +84,7 @@ class Injected:
     headers: dict[str, str]
     times: int
     delay: float = 0.0
+    after: bool = False  # handle the call normally, then delay the answer (lost response)
 
 
 @dataclass
@@ -132,10 +133,14 @@ class FakeOpenAI:
         """Answer the next `times` calls of `route` ("*" = any) with an error.
 
         `kind` is one of ERRORS' keys, or "slow" (answer normally after `delay`
-        seconds, for client timeouts); or give `status` / `body` / `headers` yourself.
+        seconds, for client timeouts), or "lost_response" (do the work, e.g. create the job,
+        then answer after `delay` seconds: the client times out although the call worked);
+        or give `status` / `body` / `headers` yourself.
         """
         if kind == "slow":
             inj = Injected(route, 0, None, {}, times, delay or 5.0)
+        elif kind == "lost_response":
+            inj = Injected(route, 0, None, {}, times, delay or 5.0, after=True)
         else:
             if kind is not None:
                 st, err, hdr = ERRORS[kind]
@@ -251,11 +256,18 @@ class FakeOpenAI:
         if route == "unknown":
             return _error(404, "Invalid URL", "invalid_request_error", None, None)
         inj = self._take_injected(route)
+        if inj is not None and inj.after:
+            result = self._dispatch(route, args, query, headers, body)
+            time.sleep(inj.delay)
+            return result
         if inj is not None:
             if inj.delay:
                 time.sleep(inj.delay)
             if inj.status:
                 return inj.status, inj.body or {}, inj.headers
+        return self._dispatch(route, args, query, headers, body)
+
+    def _dispatch(self, route, args, query, headers, body):
         if headers.get("Authorization") != f"Bearer {self.api_key}":
             st, err, hdr = ERRORS["invalid_key"]
             return st, {"error": err}, hdr

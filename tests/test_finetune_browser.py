@@ -88,6 +88,7 @@ def test_browser_confirm_dialog_leads_to_the_pending_job_in_the_history(engine, 
         expect(dialog).to_contain_text("O processo não pode ser cancelado.")
         expect(dialog).to_contain_text("14/01/2027")
         expect(dialog).to_contain_text("R$")
+        page.screenshot(path=str(tmp_path / "dialogo.png"))
         dialog.get_by_role("button", name="Sim, Iniciar").click()
         expect(page.get_by_text(re.compile(r"Job #\d+: Pendente"))).to_be_visible(timeout=60_000)
         expect(page.get_by_role("dialog")).to_have_count(0)

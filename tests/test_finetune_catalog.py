@@ -12,7 +12,7 @@ from core.finetune.catalog import (
     get_base_model,
     shutdown_text,
 )
-from core.finetune.jobs import format_brl
+from core.finetune.jobs import format_brl, format_usd
 
 BEFORE = dt.date(2026, 12, 1)
 
@@ -55,3 +55,4 @@ def test_estimated_time_grows_with_the_billed_tokens():
 def test_money_is_shown_the_brazilian_way():
     assert format_brl("1234.5") == "R$ 1.234,50"
     assert format_brl(None) == "—"
+    assert format_usd("0.03") == "US$ 0,03"

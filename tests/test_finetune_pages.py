@@ -122,3 +122,13 @@ def test_historico_lists_jobs_and_filters_by_cliente_and_status(engine, fake_ope
     df = at.dataframe[0].value
     assert list(df["Cliente"]) == ["Loja A"] and list(df["Status"]) == ["Pendente"]
     assert df["Custo"][0].startswith("R$ ")
+
+
+def test_without_an_api_key_the_button_says_so(engine, fake_openai, monkeypatch):
+    make_cliente(engine)
+    monkeypatch.delenv("OPENAI_API_KEY")
+    config_module.reset_settings()
+    at = logged_in_dashboard(engine, page=PAGE)
+    assert not at.exception
+    botao = _button(at, "Iniciar Fine-tuning")
+    assert botao.disabled and "OPENAI_API_KEY" in botao.help

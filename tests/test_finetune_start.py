@@ -276,3 +276,39 @@ def test_a_recent_start_without_a_provider_job_still_blocks(engine, fake_openai)
     with pytest.raises(JobAlreadyOpen, match=f"#{recent}"):
         start_fine_tuning(engine, cliente_id, "ana")
     assert fake_openai.calls == []
+
+
+def test_concurrent_starts_from_separate_processes_create_one_job(engine, fake_openai,
+                                                                   migrated_url, files_dir):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("separate processes race on the production database (PostgreSQL)")
+    make_cliente(engine)
+    fake_openai.create_delay = 1.0
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DATABASE_URL": migrated_url}
+    procs = [subprocess.Popen([sys.executable, "-m", "core", "finetune", "start", "--cliente",
+                               "loja-do-joao", "--yes", "--usuario", f"proc{n}"],
+                              cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for n in range(4)]
+    outcomes = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
+    winners = [o for o in outcomes if o[0] == 0]
+    losers = [o for o in outcomes if o[0] != 0]
+    assert len(winners) == 1, outcomes
+    assert all("Já existe um fine-tuning em andamento" in err for _, _, err in losers), outcomes
+    assert len(fake_openai.jobs) == 1 and fake_openai.route_calls("jobs.create") == 1
+    [row] = _rows(engine)
+    assert row.status == "pending"
+
+
+def test_a_lost_create_answer_still_gives_one_pending_row_with_the_job(engine, fake_openai):
+    cliente_id = make_cliente(engine)
+    fake_openai.fail("jobs.create", "lost_response", delay=3.0)
+    result = start_fine_tuning(engine, cliente_id, "ana")
+    [row] = _rows(engine)
+    job = fake_openai.only_job()
+    assert row.status == "pending" and row.openai_job_id == job["id"] == result.openai_job_id

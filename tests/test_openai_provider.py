@@ -171,3 +171,30 @@ def test_the_fake_lists_jobs_and_serves_file_content_like_the_api(fake_openai, t
     assert events[0].message.startswith("Step 3/10")
     with pytest.raises(openai.NotFoundError):
         client.files.content("file-nope")
+
+
+def test_a_lost_create_answer_adopts_the_job_instead_of_creating_a_second(fake_openai,
+                                                                          monkeypatch, tmp_path):
+    monkeypatch.setenv("CURADORIA_OPENAI_MAX_RETRIES", "2")
+    config_module.reset_settings()
+    provider = get_provider()
+    fake_openai.fail("jobs.create", "lost_response", delay=3.0)
+    job = _start(provider, tmp_path)
+    assert len(fake_openai.jobs) == 1 and job.id in fake_openai.jobs
+    assert fake_openai.route_calls("jobs.create") == 1  # never retried blindly
+
+
+def test_a_create_timeout_with_no_job_at_the_provider_says_where_to_look(fake_openai,
+                                                                         tmp_path):
+    fake_openai.fail("jobs.create", status=500, delay=3.0)  # slow, then an error: no job
+    with pytest.raises(ProviderUnavailable, match="curadoria_job_id=7"):
+        _start(get_provider(), tmp_path)
+    assert fake_openai.jobs == {}
+
+
+def test_create_retries_a_server_error_itself(fake_openai, monkeypatch, tmp_path):
+    monkeypatch.setenv("CURADORIA_OPENAI_MAX_RETRIES", "1")
+    config_module.reset_settings()
+    fake_openai.fail("jobs.create", "unavailable", times=1)
+    job = _start(get_provider(), tmp_path)
+    assert job.id in fake_openai.jobs and fake_openai.route_calls("jobs.create") == 2

@@ -21,7 +21,7 @@ def _apply(engine, cliente_id, modelo):
 
 def _texts(at) -> str:
     parts = [e.value for e in at.markdown] + [e.value for e in at.caption]
-    parts += [str(e.value) for e in at.metric] + [e.value for e in at.text]
+    parts += [str(e.value) for e in at.code] + [e.value for e in at.text]
     return "\n".join(str(p) for p in parts)
 
 
@@ -77,10 +77,11 @@ def test_the_sidebar_shows_the_unread_notifications(engine):
     assert any(e.label == "Notificações (1)" for e in at.sidebar.expander)
 
 
-def _progress_app(job_id):
-    from pages._components.progresso import render_job_progress
+PROGRESS_APP = """
+from pages._components.progresso import render_job_progress
 
-    render_job_progress(job_id, intervalo=5)
+render_job_progress({job_id}, intervalo=60)
+"""
 
 
 def test_the_progress_component_shows_the_jobs_progress_and_estimate(engine):
@@ -89,7 +90,7 @@ def test_the_progress_component_shows_the_jobs_progress_and_estimate(engine):
         from core.models import FineTuningJob
         job = session.get(FineTuningJob, job_id)
         job.progresso, job.status_provedor = 40, "running"
-    at = AppTest.from_function(_progress_app, args=(job_id,), default_timeout=30)
+    at = AppTest.from_string(PROGRESS_APP.format(job_id=job_id), default_timeout=30)
     at.run()
     assert not at.exception
     assert "40%" in at.get("progress")[0].proto.text

@@ -117,7 +117,10 @@ def summarize_fine_tuning(session: Session, today: dt.date | None = None
     from core.finetune.catalog import ModelUnavailable, check_base_model, shutdown_text
     from core.readiness import get_readiness
 
+    from core.finetune.openai_provider import missing_key_message
+
     today = today or utcnow().date()
+    sem_chave = missing_key_message()
     abertos = {j.cliente_id: j for j in list_jobs(session, status="pending")}
     abertos.update({j.cliente_id: j for j in list_jobs(session, status="running")})
     out = []
@@ -135,9 +138,16 @@ def summarize_fine_tuning(session: Session, today: dt.date | None = None
                 check_base_model(cliente.modelo_base, today)
             except ModelUnavailable as exc:
                 bloqueio = str(exc)
+            else:
+                bloqueio = sem_chave
         out.append(ClienteFineTuning(
             cliente_id=cliente.id, nome=cliente.nome, slug=cliente.slug,
             modelo_base=cliente.modelo_base, modelo_ativo=cliente.modelo_ativo,
             desligamento=shutdown_text(cliente.modelo_base), readiness=readiness,
             job_aberto=job, bloqueio=bloqueio))
     return out
+
+
+def format_usd(value) -> str:
+    """US$ with Brazilian separators: US$ 1.234,50 (or a dash)."""
+    return "—" if value is None else "US$" + format_brl(value)[2:]

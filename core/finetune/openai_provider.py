@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -59,8 +60,45 @@ class OpenAIProvider:
         }
         if validation_file:
             kwargs["validation_file"] = validation_file
-        job = _call(lambda: self.client.fine_tuning.jobs.create(**kwargs), modelo=model)
-        return _to_job(job, None)
+        # The SDK's own retries are off for this call: the API takes no idempotency key,
+        # so a blind retry after a lost answer could start a second (paid) job. A 429 or
+        # 5xx answer means nothing was created and is retried here; after a timeout the
+        # job is looked up by its metadata instead.
+        client = self.client.with_options(max_retries=0)
+        attempts = self.client.max_retries + 1
+        for attempt in range(attempts):
+            try:
+                job = _call(lambda: client.fine_tuning.jobs.create(**kwargs), modelo=model)
+                return _to_job(job, None)
+            except (RateLimited, ProviderUnavailable) as exc:
+                cause = exc.__cause__
+                if isinstance(cause, openai.APIConnectionError):  # timeouts included
+                    found = self._find_job(kwargs["metadata"])
+                    if found is not None:
+                        return found
+                    raise type(exc)(
+                        f"{exc} Se um job tiver sido criado mesmo assim, ele aparece no painel "
+                        "da OpenAI com a metadata curadoria_job_id="
+                        f"{kwargs['metadata'].get('curadoria_job_id', '?')}."
+                    ) from cause
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(_retry_after(cause, attempt))
+        raise AssertionError("unreachable")
+
+    def _find_job(self, metadata: dict[str, str]) -> ProviderJob | None:
+        """A recent job carrying our metadata (the create call worked, its answer was lost)."""
+        key = metadata.get("curadoria_job_id")
+        if not key:
+            return None
+        try:
+            page = _call(lambda: self.client.fine_tuning.jobs.list(limit=100))
+        except ProviderError:
+            return None
+        for job in page.data:
+            if (getattr(job, "metadata", None) or {}).get("curadoria_job_id") == key:
+                return _to_job(job, None)
+        return None
 
     def get_job(self, job_id: str) -> ProviderJob:
         job = _call(lambda: self.client.fine_tuning.jobs.retrieve(job_id), job_id=job_id)
@@ -89,15 +127,23 @@ def progress_from_events(messages: list[str]) -> int | None:
     return None
 
 
+MISSING_KEY = ("Nenhuma chave da API da OpenAI configurada. Defina a variável de ambiente "
+               "OPENAI_API_KEY e reinicie o painel para usar o fine-tuning.")
+
+
+def missing_key_message(settings: Settings | None = None) -> str:
+    """The pt-BR reason a job cannot start for lack of an API key, or '' when there is one."""
+    settings = settings or get_settings()
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    return "" if key.strip() else MISSING_KEY
+
+
 def get_provider(settings: Settings | None = None) -> FineTuningProvider:
     """The configured provider; MissingApiKey when no OpenAI key is set."""
     settings = settings or get_settings()
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
-    if not key.strip():
-        raise MissingApiKey(
-            "Nenhuma chave da API da OpenAI configurada. Defina a variável de ambiente "
-            "OPENAI_API_KEY e reinicie o painel para usar o fine-tuning."
-        )
+    if missing_key_message(settings):
+        raise MissingApiKey(MISSING_KEY)
+    key = settings.openai_api_key.get_secret_value()
     client = openai.OpenAI(
         api_key=key.strip(),
         base_url=settings.openai_base_url or None,
@@ -105,6 +151,16 @@ def get_provider(settings: Settings | None = None) -> FineTuningProvider:
         max_retries=settings.openai_max_retries,
     )
     return OpenAIProvider(client)
+
+
+def _retry_after(exc: BaseException | None, attempt: int) -> float:
+    """Seconds to wait before retrying: the server's retry-after, else a short backoff."""
+    response = getattr(exc, "response", None)
+    header = response.headers.get("retry-after") if response is not None else None
+    try:
+        return min(30.0, max(0.0, float(header)))
+    except (TypeError, ValueError):
+        return min(8.0, 0.5 * 2 ** attempt)
 
 
 def _clean_suffix(suffix: str) -> str:
