@@ -23,9 +23,9 @@ PLACEHOLDERS = {
     "telefone": "[TELEFONE]",
 }
 
-# Anything that could hold personal data contains a digit or an @; most chat lines do
-# not, and skipping them keeps the export fast.
-_GATE = re.compile(r"[\d@]")
+# Anything that could hold personal data contains three digits in a row, an @ or (a Pix
+# key) eight hex characters; most chat lines do not, and skipping them keeps export fast.
+_GATE = re.compile(r"\d{3}|@|[0-9a-fA-F]{8}")
 _NON_DIGIT = re.compile(r"\D")
 _D = r"(?<![\w])"  # not glued to a preceding letter/digit
 _E = r"(?![\w])"   # nor to a following one
@@ -134,7 +134,7 @@ _RULES = [
     _Rule("cpf", re.compile(rf"{_D}\d{{11}}{_E}"), _bare_cpf),
     _Rule("cartao", re.compile(rf"{_D}\d{{13,19}}{_E}"), _card),
     _Rule("cep", re.compile(rf"{_D}\d{{2}}\.?\d{{3}}-\d{{3}}{_E}"), _always),
-    _Rule("cep", re.compile(r"(?i)(?<=cep)[^\d\n]{0,12}\d{8}(?!\d)"), _always),
+    _Rule("cep", re.compile(r"(?<=[cC][eE][pP])[^\d\n]{0,12}\d{8}(?!\d)"), _always),
     _Rule("telefone", re.compile(
         rf"(?:\+\s?55[\s.-]?|{_D}(?:55[\s.-]?|0)?)(?:\(\s*0?\d{{2}}\s*\)\s?|\d{{2}}[\s.-]?)?"
         rf"9?\s?\d{{4}}[\s.-]?\d{{4}}{_E}"), _phone),
@@ -142,9 +142,14 @@ _RULES = [
 ]
 
 
+# One scan that tells whether any rule could apply at all (most messages with digits hold
+# only prices, dates or order numbers).
+_ANY = re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in _RULES))
+
+
 def redact_text(text: str, counts: Counter | None = None) -> str:
     """The text with personal data replaced by typed placeholders; counts by kind added."""
-    if not _GATE.search(text):
+    if not _GATE.search(text) or not _ANY.search(text):
         return text
     for rule in _RULES:
         text = rule.pattern.sub(_replacer(rule, counts), text)
