@@ -154,7 +154,7 @@ class ExampleChecker:
         self.tokens = 0
         self.tokens_cobrados = 0
         self.maior = 0
-        self._vistos = BloomFilter()
+        self._vistos: BloomFilter | None = None  # allocated on the first parsed example
 
     def check_line(self, line: str) -> None:
         try:
@@ -180,6 +180,8 @@ class ExampleChecker:
         self.add_tokens(n)
         if raw is None:
             raw = json.dumps(example, ensure_ascii=False, sort_keys=True).encode()
+        if self._vistos is None:
+            self._vistos = BloomFilter()
         self.duplicados += self._vistos.add(raw)
         return errors
 
@@ -258,7 +260,7 @@ class BoundedCache:
     dropped; a hit in the old generation moves the entry back to the young one.
     """
 
-    def __init__(self, limite: int = 32_768):
+    def __init__(self, limite: int = 4096):
         self.limite = limite
         self.young: dict = {}
         self.old: dict = {}
