@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import json
 import os
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -116,7 +117,8 @@ class BloomFilter:
     """A fixed-size set of hashes: constant memory whatever the number of examples.
 
     A false positive would mark a unique example as a duplicate; with the default size
-    that happens about once in 100,000 examples at a million examples.
+    (8 MiB, 3 hashes) that is about 1 in 10 million examples at 100k examples and under
+    1 in 10,000 at a million.
     """
 
     def __init__(self, bits: int = 1 << 26, hashes: int = 3):
@@ -126,14 +128,15 @@ class BloomFilter:
 
     def add(self, data: bytes) -> bool:
         """Add; True when it (probably) was there already."""
-        digest = hashlib.blake2b(data, digest_size=8 * self.hashes).digest()
-        seen = True
+        h = int.from_bytes(hashlib.blake2b(data, digest_size=16).digest(), "little")
+        h1, h2 = h & 0xFFFF_FFFF_FFFF_FFFF, (h >> 64) | 1  # double hashing: k indices from two
+        array, seen = self.array, True
         for i in range(self.hashes):
-            bit = int.from_bytes(digest[8 * i:8 * i + 8], "little") % self.bits
+            bit = (h1 + i * h2) % self.bits
             byte, mask = bit >> 3, 1 << (bit & 7)
-            if not self.array[byte] & mask:
+            if not array[byte] & mask:
                 seen = False
-                self.array[byte] |= mask
+                array[byte] |= mask
         return seen
 
 
@@ -152,7 +155,7 @@ class ExampleChecker:
         self.tokens = 0
         self.tokens_cobrados = 0
         self.maior = 0
-        self._vistos = BloomFilter()
+        self._vistos: BloomFilter | None = None  # allocated on the first parsed example
 
     def check_line(self, line: str) -> None:
         try:
@@ -178,6 +181,8 @@ class ExampleChecker:
         self.add_tokens(n)
         if raw is None:
             raw = json.dumps(example, ensure_ascii=False, sort_keys=True).encode()
+        if self._vistos is None:
+            self._vistos = BloomFilter()
         self.duplicados += self._vistos.add(raw)
         return errors
 
@@ -189,7 +194,7 @@ class ExampleChecker:
 
     def messages(self) -> tuple[list[str], list[str]]:
         """(blocking errors, warnings) in pt-BR."""
-        erros = [f"{n} {ERROS_FORMATO.get(code, code)}" + ("s" if n > 1 else "")
+        erros = [f"Formato: {ERROS_FORMATO.get(code, code)} ({n} ocorrência(s))."
                  for code, n in sorted(self.erros_formato.items())]
         if self.exemplos < MIN_EXEMPLOS:
             erros.append(f"São necessários pelo menos {MIN_EXEMPLOS} exemplos de treino; "
@@ -247,8 +252,51 @@ def validate_jsonl(lines: Iterable[str], modelo_base: str) -> tuple[list[str], l
 
 # --- building examples --------------------------------------------------------------------
 
+class BoundedCache:
+    """A memo of bounded size (two generations, an approximation of LRU): memory stays flat.
+
+    Chat text repeats a lot (greetings, the bot's stock answers), and redacting and
+    tokenizing a repeated message again costs tens of microseconds in pure Python. When
+    the young generation is full it becomes the old one and the previous old one is
+    dropped; a hit in the old generation moves the entry back to the young one.
+    """
+
+    def __init__(self, limite: int = 4096):
+        self.limite = limite
+        self.young: dict = {}
+        self.old: dict = {}
+
+    def get(self, key):
+        value = self.young.get(key)
+        if value is None:
+            value = self.old.get(key)
+            if value is not None:
+                self.put(key, value)
+        return value
+
+    def put(self, key, value):
+        if len(self.young) >= self.limite:
+            self.old, self.young = self.young, {}
+        self.young[key] = value
+        return value
+
+
+def _redact_cached(text: str, counts: Counter | None, cache: BoundedCache | None) -> str:
+    if cache is None:
+        return redact_text(text, counts)
+    hit = cache.get(text)
+    if hit is None:
+        found: Counter = Counter()
+        hit = cache.put(text, (redact_text(text, found), tuple(found.items())))
+    if counts is not None:
+        for kind, n in hit[1]:
+            counts[kind] += n
+    return hit[0]
+
+
 def build_example(system_prompt: str, mensagens: Iterable[tuple[str, str]],
-                  counts: Counter | None = None) -> tuple[list[dict] | None, str | None]:
+                  counts: Counter | None = None,
+                  cache: BoundedCache | None = None) -> tuple[list[dict] | None, str | None]:
     """(messages, None) for a conversa, or (None, skip reason).
 
     Messages are redacted, empty ones dropped, consecutive ones of the same role merged,
@@ -256,7 +304,7 @@ def build_example(system_prompt: str, mensagens: Iterable[tuple[str, str]],
     """
     merged: list[dict] = []
     for role, conteudo in mensagens:
-        text = redact_text((conteudo or "").strip(), counts)
+        text = _redact_cached((conteudo or "").strip(), counts, cache)
         if not text:
             continue
         if merged and merged[-1]["role"] == role:
@@ -275,26 +323,45 @@ def build_example(system_prompt: str, mensagens: Iterable[tuple[str, str]],
     return ([{"role": "system", "content": system}] if system else []) + merged, None
 
 
+_GOOD_MESSAGES_SQL = (
+    "SELECT c.id, m.role, m.conteudo FROM conversas c"
+    " LEFT JOIN mensagens m ON m.conversa_id = c.id"
+    " WHERE c.cliente_id = {p} AND c.avaliacao = 'boa'"
+    " ORDER BY c.id, m.enviada_em, m.id"
+)
+
+
 def _good_messages(session: Session, cliente_id: int) -> Iterator[tuple[int, Iterator]]:
-    """(conversa_id, iterator of (role, content)) per good conversa, streamed from the database."""
-    stmt = (
-        select(Conversa.id, Mensagem.role, Mensagem.conteudo)
-        .outerjoin(Mensagem, Mensagem.conversa_id == Conversa.id)
-        .where(Conversa.cliente_id == cliente_id, Conversa.avaliacao == "boa")
-        .order_by(Conversa.id, Mensagem.enviada_em, Mensagem.id)
-        .execution_options(yield_per=5000)
-    )
-    rows = session.execute(stmt)
-    for conversa_id, group in itertools.groupby(rows, key=lambda r: r[0]):
-        yield conversa_id, ((r[1], r[2]) for r in group if r[1] is not None)
+    """(conversa_id, iterator of (role, content)) per good conversa, streamed from the database.
+
+    The driver's own cursor (a server-side one on PostgreSQL) in batches: per row,
+    SQLAlchemy's result machinery cost more than everything else the export does.
+    """
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    if connection.dialect.name == "postgresql":
+        cursor = driver.cursor(name="curadoria_dataset")
+        cursor.execute(_GOOD_MESSAGES_SQL.format(p="%s"), (cliente_id,))
+    else:
+        cursor = driver.cursor()
+        cursor.execute(_GOOD_MESSAGES_SQL.format(p="?"), (cliente_id,))
+    try:
+        rows = itertools.chain.from_iterable(iter(lambda: cursor.fetchmany(5000), []))
+        for conversa_id, group in itertools.groupby(rows, key=_first):
+            yield conversa_id, ((r[1], r[2]) for r in group if r[1] is not None)
+    finally:
+        cursor.close()
+
+
+def _first(row: tuple):
+    return row[0]
 
 
 def in_validation(conversa_id: int, fracao: float, semente: str) -> bool:
     """Deterministic split: a conversa always lands in the same file for a seed."""
     if fracao <= 0:
         return False
-    digest = hashlib.blake2b(f"{semente}:{conversa_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % 1_000_000 < fracao * 1_000_000
+    return zlib.crc32(f"{semente}:{conversa_id}".encode()) % 1_000_000 < fracao * 1_000_000
 
 
 class _TokenCounter:
@@ -305,17 +372,40 @@ class _TokenCounter:
         self.system = system_prompt.strip()
         self.system_tokens = len(self.enc.encode_ordinary(self.system)) if self.system else 0
         self.role_tokens = {r: len(self.enc.encode_ordinary(r)) for r in ("system", "user", "assistant")}
+        self.cache = BoundedCache()
+        if self.system:
+            self.cache.put(self.system, self.system_tokens)
 
     def count(self, messages: list[dict]) -> int:
+        """Tokens as count_example_tokens counts them (same formula, memoized per message)."""
         total = 3
-        enc = self.enc.encode_ordinary
+        enc, cache = self.enc.encode_ordinary, self.cache
         for m in messages:
-            total += 3 + self.role_tokens[m["role"]]
-            if m["role"] == "system" and m["content"] == self.system:
-                total += self.system_tokens
-            else:
-                total += len(enc(m["content"]))
+            content = m["content"]
+            n = cache.get(content)
+            if n is None:
+                n = cache.put(content, len(enc(content)))
+            total += 3 + self.role_tokens[m["role"]] + n
         return total
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_encode_string = json.encoder.encode_basestring  # what _ENCODER uses for str (C speedup)
+
+
+def _json_line(messages: list[dict], system_json: str) -> str:
+    """Exactly _ENCODER.encode({"messages": messages}), written out for speed.
+
+    Our messages only ever hold a fixed role and a str content, so each one is
+    '{"role":"...","content":"..."}'; the repeated system message is encoded once.
+    """
+    if messages[0]["role"] == "system":
+        parts = [system_json]
+        rest = messages[1:]
+    else:
+        parts, rest = [], messages
+    parts += ['{"role":"' + m["role"] + '","content":' + _encode_string(m["content"]) + "}" for m in rest]
+    return '{"messages":[' + ",".join(parts) + "]}"
 
 
 def _write_files(session: Session, cliente: Cliente, train: Path, validation: Path) -> DatasetReport:
@@ -327,6 +417,8 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
     checkers = {"treino": ExampleChecker(encoding, limite), "validacao": ExampleChecker(encoding, limite)}
     counter = _TokenCounter(encoding, cliente.system_prompt or "")
     seen = BloomFilter()
+    redaction_cache = BoundedCache()
+    system_json = _ENCODER.encode({"role": "system", "content": (cliente.system_prompt or "").strip()})
     puladas: Counter = Counter()
     redacoes: Counter = Counter()
     tmp_train, tmp_val = train.with_name(train.name + ".tmp"), validation.with_name(validation.name + ".tmp")
@@ -334,7 +426,8 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
         with open(tmp_train, "w", encoding="utf-8", newline="\n") as f_train, \
                 open(tmp_val, "w", encoding="utf-8", newline="\n") as f_val:
             for conversa_id, mensagens in _good_messages(session, cliente.id):
-                messages, motivo = build_example(cliente.system_prompt or "", mensagens, redacoes)
+                messages, motivo = build_example(cliente.system_prompt or "", mensagens, redacoes,
+                                                 redaction_cache)
                 if motivo:
                     puladas[motivo] += 1
                     continue
@@ -342,15 +435,16 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
                 if n_tokens > limite:
                     puladas["acima_do_limite_de_tokens"] += 1
                     continue
-                line = json.dumps({"messages": messages}, ensure_ascii=False, separators=(",", ":"))
+                line = _json_line(messages, system_json)
                 if seen.add(line.encode()):
                     puladas["duplicada"] += 1
                     continue
                 parte = "validacao" if in_validation(conversa_id, settings.dataset_fracao_validacao,
                                                      settings.dataset_semente_divisao) else "treino"
+                # Examples are valid by construction (tests run every exported line through
+                # validate_jsonl); what the checker still counts here needs no parsing.
                 checker = checkers[parte]
                 checker.exemplos += 1
-                checker.erros_formato.update(format_errors({"messages": messages}))
                 checker.sem_system += messages[0]["role"] != "system"
                 checker.add_tokens(n_tokens)
                 (f_val if parte == "validacao" else f_train).write(line + "\n")

@@ -64,12 +64,13 @@ if guardado and guardado[0] == cliente.id:
     c2.metric("Exemplos de validação", report.exemplos_validacao)
     c3.metric("Épocas", report.epocas)
     c4.metric("Tokens faturados", f"{report.tokens_faturados:,}".replace(",", "."))
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     c1.metric("Custo estimado (US$)", f"{report.custo_usd:.2f}")
     c2.metric("Custo estimado (R$)", f"{report.custo_brl:.2f}".replace(".", ","))
-    c3.metric("Modelo base", report.modelo_base)
-    st.caption(f"Tokenizador {report.encoding}; limite de {report.limite_tokens} tokens por exemplo; "
-               f"câmbio R$ {report.cambio_usd_brl} por US$.")
+    c3.metric("Conversas usadas", report.conversas_usadas)
+    c4.metric("Conversas puladas", sum(report.puladas.values()))
+    st.caption(f"Modelo base {report.modelo_base}; tokenizador {report.encoding}; limite de "
+               f"{report.limite_tokens} tokens por exemplo; câmbio R$ {report.cambio_usd_brl} por US$.")
     left, right = st.columns(2)
     with left:
         st.markdown("**Conversas puladas**")

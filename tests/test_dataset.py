@@ -322,3 +322,15 @@ def test_cli_export_of_an_unknown_cliente_is_a_clean_error(settings, tmp_path, m
     result = _cli("export", "--cliente", "nao-existe", "--out", str(tmp_path / "t.jsonl"), env_url=migrated_url)
     assert result.returncode == 1
     assert "Cliente 'nao-existe' não encontrado" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_fast_json_line_equals_json_dumps():
+    from core.dataset import _ENCODER, _json_line
+    messages = [{"role": "system", "content": "Prompt \"aspas\" \\ barra"},
+                {"role": "user", "content": "Olá 😡\n\ttab \u2028 \x00 </script>"},
+                {"role": "assistant", "content": "ok"}]
+    system_json = _ENCODER.encode(messages[0])
+    expected = json.dumps({"messages": messages}, ensure_ascii=False, separators=(",", ":"))
+    assert _json_line(messages, system_json) == expected
+    assert _json_line(messages[1:], system_json) == json.dumps({"messages": messages[1:]},
+                                                               ensure_ascii=False, separators=(",", ":"))
