@@ -25,7 +25,6 @@ from core.analysis import (
     queue_all,
 )
 from core.clientes import create_cliente
-from core.db import session_scope
 from core.errors import InvalidInput
 from core.models import Conversa, ConversaAnalise, Mensagem
 
