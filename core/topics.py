@@ -76,7 +76,8 @@ def _prefix_pattern(prefixos: tuple[str, ...]) -> re.Pattern:
 # --- clustering of questions no seed knows --------------------------------------------
 
 def _stems(question: str) -> list[str]:
-    return [w[:6] for w in content_words(normalize(question)) if not w.isdigit()]
+    # Sorted: content_words is a set, and its order must not depend on the hash seed.
+    return [w[:6] for w in sorted(content_words(normalize(question))) if not w.isdigit()]
 
 
 def _tfidf(docs: list[list[str]]) -> tuple[np.ndarray, list[str]]:
@@ -130,15 +131,20 @@ def _weighted_pick(rng: random.Random, p: np.ndarray) -> int:
     return len(p) - 1
 
 
-def _top_word(questions: list[str]) -> str:
+def _ranked_words(questions: list[str]) -> list[str]:
+    """Meaningful words by frequency; ties alphabetical, so labels are reproducible."""
     counts = Counter(w for q in questions for w in content_words(normalize(q)) if not w.isdigit())
-    return counts.most_common(1)[0][0] if counts else ""
+    return [w for w, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def _top_word(questions: list[str]) -> str:
+    ranked = _ranked_words(questions)
+    return ranked[0] if ranked else ""
 
 
 def _name_cluster(questions: list[str]) -> str:
     """'Outros: garantia / conserto': the cluster's two most frequent meaningful words."""
-    counts = Counter(w for q in questions for w in content_words(normalize(q)) if not w.isdigit())
-    top = [w for w, _ in counts.most_common(2)]
+    top = _ranked_words(questions)[:2]
     return f"{OUTROS}: {' / '.join(top)}" if top else OUTROS
 
 
