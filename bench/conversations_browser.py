@@ -51,6 +51,17 @@ def measure(url: str, vezes: int) -> list[float]:
         page.get_by_label("Senha").fill(SENHA)
         page.get_by_role("button", name="Entrar").click()
         page.get_by_text("Conectado como").wait_for(timeout=60_000)
+        try:
+            _visit(page, vezes, times)
+        except Exception:
+            page.screenshot(path="/tmp/bench_conversas_browser.png", full_page=True)
+            raise
+        browser.close()
+    return times
+
+
+def _visit(page, vezes: int, times: list[float]) -> None:
+    if True:
         for _ in range(vezes):
             page.get_by_test_id("stSidebarNav").get_by_text("Visão geral", exact=True).click()
             page.get_by_role("heading", name="Visão geral").wait_for(timeout=60_000)
@@ -59,8 +70,6 @@ def measure(url: str, vezes: int) -> list[float]:
             page.get_by_text("Todas as conversas:").wait_for(timeout=60_000)
             page.get_by_role("button", name="Boa").first.wait_for(timeout=60_000)
             times.append((time.perf_counter() - start) * 1000)
-        browser.close()
-    return times
 
 
 def main() -> None:

@@ -217,10 +217,20 @@ def list_conversations(session: Session, *, cliente_id: int | None = None,
     f = _validate_filters(cliente_id, status, avaliacao, desde, ate, busca, condicao)
     por_pagina = max(1, min(int(por_pagina), 100))
     source = _source(session, f)
-    total, exato = _count(session, f, source)
+    matches = _search_matches(session, source)
+    if matches is not None and len(matches) <= SEARCH_CAP:
+        # Few matches: they are all in hand, sorted here (see _search_matches).
+        total, exato = len(matches), True
+    else:
+        total, exato = _count(session, f, source) if matches is None else (SEARCH_CAP, False)
     pages = max(1, -(-total // por_pagina))
     page = max(1, min(int(page), pages))
-    ids = _page_ids(session, source, (page - 1) * por_pagina, por_pagina, total if exato else None)
+    offset = (page - 1) * por_pagina
+    if matches is not None and exato:
+        ids = [row[0] for row in sorted(matches, key=lambda r: (r[1], r[0]), reverse=True)]
+        ids = ids[offset:offset + por_pagina]
+    else:
+        ids = _page_ids(session, source, offset, por_pagina, total if exato else None)
     return ConversasPage(conversas=_rows(session, ids), total=total, page=page, pages=pages,
                          total_exato=exato, por_pagina=por_pagina)
 
@@ -243,6 +253,20 @@ def _source(session: Session, f: _Filtros) -> _Source:
             return _Source(ConversaBusca.conversa_id, ConversaBusca.iniciada_em,
                            [ConversaBusca.documento.op("@@")(tsquery), *_busca_conditions(f)])
     return _Source(Conversa.id, Conversa.iniciada_em, _conversa_conditions(session, f))
+
+
+def _search_matches(session: Session, source: _Source) -> list | None:
+    """For a PostgreSQL word search: up to SEARCH_CAP + 1 matches as (id, iniciada_em).
+
+    One bitmap scan of the GIN index gives both the capped total and, when there are
+    few matches, the page (sorted in Python). Ordering in SQL instead lets the planner
+    walk the time index hoping to meet 20 matches early, and read every row when the
+    words never occur together. Many matches keep that walk, which then stops early.
+    """
+    if source.id is not ConversaBusca.conversa_id:
+        return None
+    query = select(source.id, source.iniciada_em).where(*source.conds).limit(SEARCH_CAP + 1)
+    return session.execute(query).all()
 
 
 def _busca_conditions(f: _Filtros) -> list[ColumnElement[bool]]:

@@ -42,23 +42,32 @@ def _date_param(name: str) -> dt.date | None:
 
 
 def init_state(slugs: list[str]) -> None:
-    """First run of this page in the session: widgets start from the URL."""
-    if st.session_state.get("conv_init"):
-        return
-    qp = st.query_params
-    cliente = qp.get("cliente", TODOS)
-    st.session_state["f_cliente"] = cliente if cliente in slugs else TODOS
-    st.session_state["f_status"] = qp.get("status", TODOS) if qp.get("status") in STATUS else TODOS
-    avaliacao = qp.get("avaliacao")
-    st.session_state["f_avaliacao"] = avaliacao if avaliacao in AVALIACOES else TODOS
-    desde, ate = _date_param("desde"), _date_param("ate")
-    st.session_state["f_periodo"] = tuple(d for d in (desde, ate) if d)
-    st.session_state["f_busca"] = qp.get("q", "")
-    try:
-        st.session_state["pagina"] = max(1, int(qp.get("pagina", "1")))
-    except ValueError:
-        st.session_state["pagina"] = 1
-    st.session_state["conv_init"] = True
+    """Widgets without a value in this session start from the URL.
+
+    Checked key by key: Streamlit forgets a widget's value when another page is shown.
+    """
+    qp, state = st.query_params, st.session_state
+    cliente, status, avaliacao = qp.get("cliente"), qp.get("status"), qp.get("avaliacao")
+    defaults = {
+        "f_cliente": cliente if cliente in slugs else TODOS,
+        "f_status": status if status in STATUS else TODOS,
+        "f_avaliacao": avaliacao if avaliacao in AVALIACOES else TODOS,
+        "f_periodo": tuple(d for d in (_date_param("desde"), _date_param("ate")) if d),
+        "f_busca": qp.get("q", ""),
+    }
+    for key, value in defaults.items():
+        if key not in state:
+            state[key] = value
+    if "pagina" not in state:
+        try:
+            state["pagina"] = max(1, int(qp.get("pagina", "1")))
+        except ValueError:
+            state["pagina"] = 1
+
+
+def _periodo() -> tuple:
+    periodo = st.session_state.get("f_periodo") or ()
+    return (periodo,) if isinstance(periodo, dt.date) else tuple(periodo)
 
 
 def reset_page() -> None:
@@ -68,7 +77,7 @@ def reset_page() -> None:
 def sync_url() -> None:
     """Write the current filters and page to the URL (only the ones in use)."""
     s = st.session_state
-    periodo = s.get("f_periodo") or ()
+    periodo = _periodo()
     values = {
         "cliente": s.get("f_cliente"), "status": s.get("f_status"),
         "avaliacao": s.get("f_avaliacao"),
@@ -100,7 +109,7 @@ def read_filters(clientes) -> dict:
     st.text_input("Buscar nas mensagens", key="f_busca", on_change=reset_page,
                   placeholder="Ex.: entrega atrasada, reembolso, troca de tamanho")
     s = st.session_state
-    periodo = s.get("f_periodo") or ()
+    periodo = _periodo()
     cliente = slugs.get(s["f_cliente"])
     return {
         "cliente_id": cliente.id if cliente else None,

@@ -144,3 +144,11 @@ def test_hostile_message_content_is_shown_as_literal_text(engine):
     for content in HOSTILE:
         assert content in shown
     assert not any(h in markdown(at) for h in ("<script>", "**bold**", "javascript:"))
+
+
+def test_leaving_and_coming_back_to_the_page_works(engine, dados):
+    at = page(engine)
+    at.switch_page("pages/visao_geral.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert len(card_ids(at)) == 20

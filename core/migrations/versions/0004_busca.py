@@ -25,6 +25,8 @@ LIST_INDEXES = [
     ("ix_conversas_status_iniciada", ["status", "iniciada_em", "id"], ["cliente_id", "avaliacao"]),
 ]
 
+# Documents are strip()ped of positions: search is AND of words (no phrases, no ranking),
+# and the narrower rows make each match cheaper to visit.
 # Caps keep a huge message or conversa from exceeding tsvector's 1 MB limit (an error
 # there would make the import fail); the text past the cap is simply not searchable.
 PG_INSERT_FUNCTION = """
@@ -108,7 +110,7 @@ CREATE FUNCTION curadoria_unaccent(text) RETURNS text
 
 CREATE FUNCTION curadoria_documento(text) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-    AS $$ SELECT to_tsvector('portuguese'::regconfig, curadoria_unaccent(left($1, 200000))) $$;
+    AS $$ SELECT strip(to_tsvector('portuguese'::regconfig, curadoria_unaccent(left($1, 200000)))) $$;
 """ + PG_INSERT_FUNCTION + _pg_rebuild_function(
     "conversas_busca_reconstruir", "SELECT conversa_id FROM antigas"
 ) + _pg_rebuild_function(
