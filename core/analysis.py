@@ -83,6 +83,23 @@ def get_suggestion(session: Session, conversa_id: int) -> Sugestao | None:
     return Sugestao(sugerida[0], sorted(codigos, key=list(PROBLEMAS).index))
 
 
+def get_suggestions(session: Session, conversa_ids: list[int]) -> dict[int, Sugestao]:
+    """Suggestions for a page of conversas at once (analysed ones only)."""
+    if not conversa_ids:
+        return {}
+    sugeridas = dict(session.execute(
+        select(ConversaAnalise.conversa_id, ConversaAnalise.avaliacao_sugerida)
+        .where(ConversaAnalise.conversa_id.in_(conversa_ids))).all())
+    problemas: dict[int, list[str]] = defaultdict(list)
+    for conversa_id, codigo in session.execute(
+            select(ConversaProblema.conversa_id, ConversaProblema.codigo)
+            .where(ConversaProblema.conversa_id.in_(conversa_ids))):
+        problemas[conversa_id].append(codigo)
+    ordem = list(PROBLEMAS)
+    return {cid: Sugestao(sugerida, sorted(problemas[cid], key=ordem.index))
+            for cid, sugerida in sugeridas.items()}
+
+
 # --- incremental analysis ----------------------------------------------------------------
 
 def queue_all(session: Session) -> int:

@@ -219,7 +219,7 @@ class Settings(BaseSettings):
         "Perguntas que não casam com nenhum são agrupadas automaticamente.",
     )
     analise_lote: int = Field(
-        2000, ge=1,
+        20000, ge=1,
         description="Quantas conversas novas ou alteradas o poller analisa a cada ciclo.",
     )
     analise_amostra_topicos: int = Field(

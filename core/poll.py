@@ -7,7 +7,6 @@ fails is logged and the next one still runs.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import logging
 import time
@@ -18,8 +17,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core.analysis import analyze_pending
 from core.clock import utcnow
+from core.config import get_settings
 from core.db import session_scope
+from core.ingest import ingest_all
 from core.finetune.poll import CheckSummary, ProviderFactory, check_jobs, poller_name
 from core.logs import log_event
 from core.modelos import sync_models_to_redis
@@ -89,44 +91,23 @@ def get_poller_status(session: Session) -> PollerStatus | None:
                         row.resumo)
 
 
-def _optional(module: str, function: str) -> Callable | None:
-    """A function from a module that may not exist in this build yet."""
-    try:
-        return getattr(importlib.import_module(module), function)
-    except (ImportError, AttributeError):
-        return None
-
-
 def run_ingest(engine: Engine) -> str:
-    """Import new conversations for every cliente (core.ingest.ingest_all)."""
-    ingest_all = _optional("core.ingest", "ingest_all")
-    if ingest_all is None:
-        log_event(logger, "importacao_indisponivel",
-                  motivo="core.ingest.ingest_all não existe nesta versão", level=logging.WARNING)
-        return "indisponível"
+    """Import new conversations for every cliente with a Redis source of its own."""
     resumos = ingest_all(engine) or []
     for resumo in resumos:
-        fields = asdict(resumo) if hasattr(resumo, "__dataclass_fields__") else {"resumo": resumo}
-        fields = {k: v for k, v in fields.items()
-                  if isinstance(v, (str, int, float, type(None))) and k not in ("iniciada_em",)}
-        if hasattr(resumo, "total_rejeitadas"):
-            fields["rejeitadas"] = resumo.total_rejeitadas
-        erro = getattr(resumo, "erro", None)
-        log_event(logger, "importacao_erro" if erro else "importacao", **fields,
-                  level=logging.WARNING if erro else logging.INFO)
+        fields = {k: v for k, v in asdict(resumo).items()
+                  if isinstance(v, (str, int, float, type(None))) and k != "iniciada_em"}
+        fields["rejeitadas"] = resumo.total_rejeitadas
+        log_event(logger, "importacao_erro" if resumo.erro else "importacao", **fields,
+                  level=logging.WARNING if resumo.erro else logging.INFO)
     return f"{len(resumos)} cliente(s)"
 
 
 def run_analysis(engine: Engine) -> str:
-    """Analyse what was imported (core.analysis.analyze_pending), when available."""
-    analyze_pending = _optional("core.analysis", "analyze_pending")
-    if analyze_pending is None:
-        log_event(logger, "analise_indisponivel",
-                  motivo="core.analysis.analyze_pending não existe nesta versão")
-        return "indisponível"
-    resultado = analyze_pending(engine)
-    log_event(logger, "analise", resultado=resultado)
-    return "ok"
+    """Analyse up to `analise_lote` new or changed conversas (the rest wait for the next cycle)."""
+    feitas = analyze_pending(engine, limite=get_settings().analise_lote)
+    log_event(logger, "analise", conversas=feitas)
+    return f"{feitas} conversa(s)"
 
 
 def run_cycle(engine: Engine, provider_factory: ProviderFactory, *, nome: str | None = None,
@@ -155,12 +136,13 @@ def run_cycle(engine: Engine, provider_factory: ProviderFactory, *, nome: str | 
 
     if ingest:
         summary.importacao = step("importacao", lambda: run_ingest(engine)) or "erro"
-    if analysis:
-        summary.analise = step("analise", lambda: run_analysis(engine)) or "erro"
+    # Jobs before the analysis: a finished model must not wait for a long analysis backlog.
     jobs = step("jobs", lambda: check_jobs(engine, provider_factory, owner=nome, sleep=sleep,
                                            should_stop=should_stop))
     if jobs is not None:
         summary.jobs = jobs
+    if analysis:
+        summary.analise = step("analise", lambda: run_analysis(engine)) or "erro"
 
     def sync() -> int:
         with session_scope(engine) as session:

@@ -10,6 +10,7 @@ import datetime as dt
 
 import streamlit as st
 
+from core.analysis import PROBLEMAS, get_suggestions, problem_condition
 from core.clientes import list_clientes
 from core.conversations import count_ratings, get_conversation, list_conversations, rate_conversation
 from core.db import session_scope
@@ -19,7 +20,7 @@ from pages._common import current_user, show_error, when
 STATUS = {"ativa": "Ativa", "finalizada": "Finalizada", "aguardando": "Aguardando"}
 AVALIACOES = {"boa": "Boa", "ruim": "Ruim", "sem": "Sem avaliação"}
 TODOS = ""
-PARAMS = ("cliente", "status", "avaliacao", "desde", "ate", "q", "pagina")
+PARAMS = ("cliente", "status", "avaliacao", "problema", "desde", "ate", "q", "pagina")
 
 
 def number(n: int) -> str:
@@ -48,7 +49,9 @@ def init_state(slugs: list[str]) -> None:
     """
     qp, state = st.query_params, st.session_state
     cliente, status, avaliacao = qp.get("cliente"), qp.get("status"), qp.get("avaliacao")
+    problema = qp.get("problema")
     defaults = {
+        "f_problema": problema if problema in PROBLEMAS else TODOS,
         "f_cliente": cliente if cliente in slugs else TODOS,
         "f_status": status if status in STATUS else TODOS,
         "f_avaliacao": avaliacao if avaliacao in AVALIACOES else TODOS,
@@ -80,7 +83,7 @@ def sync_url() -> None:
     periodo = _periodo()
     values = {
         "cliente": s.get("f_cliente"), "status": s.get("f_status"),
-        "avaliacao": s.get("f_avaliacao"),
+        "avaliacao": s.get("f_avaliacao"), "problema": s.get("f_problema"),
         "desde": periodo[0].isoformat() if len(periodo) > 0 else None,
         "ate": periodo[1].isoformat() if len(periodo) > 1 else None,
         "q": (s.get("f_busca") or "").strip(),
@@ -106,8 +109,13 @@ def read_filters(clientes) -> dict:
     col3.selectbox("Avaliação", [TODOS, *AVALIACOES], key="f_avaliacao", on_change=reset_page,
                    format_func=lambda s: AVALIACOES.get(s, "Todas"))
     col4.date_input("Período", key="f_periodo", on_change=reset_page, format="DD/MM/YYYY")
-    st.text_input("Buscar nas mensagens", key="f_busca", on_change=reset_page,
-                  placeholder="Ex.: entrega atrasada, reembolso, troca de tamanho")
+    col5, col6 = st.columns([4, 2])
+    col5.text_input("Buscar nas mensagens", key="f_busca", on_change=reset_page,
+                    placeholder="Ex.: entrega atrasada, reembolso, troca de tamanho")
+    col6.selectbox("Problema detectado", [TODOS, *PROBLEMAS], key="f_problema",
+                   on_change=reset_page, format_func=lambda c: PROBLEMAS.get(c, "Qualquer um"),
+                   help="Problemas encontrados pela análise automática (página Análise de "
+                        "Treinamento).")
     s = st.session_state
     periodo = _periodo()
     cliente = slugs.get(s["f_cliente"])
@@ -118,6 +126,7 @@ def read_filters(clientes) -> dict:
         "desde": periodo[0] if len(periodo) > 0 else None,
         "ate": periodo[1] if len(periodo) > 1 else None,
         "busca": (s["f_busca"] or "").strip() or None,
+        "condicao": problem_condition(s["f_problema"]) if s["f_problema"] else None,
     }
 
 
@@ -149,8 +158,18 @@ def render_messages(mensagens) -> None:
             st.caption(when(m.enviada_em))
 
 
-def render_card(conversa) -> None:
-    with st.container(border=True, key=f"card-{conversa.id}"):
+def suggestion_text(sugestao) -> str | None:
+    """'Sugestão da análise: ruim (o bot não tinha a informação)' for an unrated conversa."""
+    if sugestao is None or (not sugestao.avaliacao_sugerida and not sugestao.problemas):
+        return None
+    partes = [f"Sugestão da análise: {AVALIACOES.get(sugestao.avaliacao_sugerida, 'sem sugestão').lower()}"]
+    if sugestao.problemas:
+        partes.append("(" + ", ".join(PROBLEMAS[c].lower() for c in sugestao.problemas) + ")")
+    return " ".join(partes)
+
+
+def render_card(conversa, sugestao=None, expandida: bool = False, prefixo: str = "") -> None:
+    with st.container(border=True, key=f"{prefixo}card-{conversa.id}"):
         top, actions = st.columns([3, 2])
         with top:
             st.text(f"{conversa.cliente_nome} · {conversa.whatsapp}"
@@ -158,23 +177,25 @@ def render_card(conversa) -> None:
             st.caption(f"{when(conversa.iniciada_em)} · {STATUS.get(conversa.status, conversa.status)}"
                        f" · {number(conversa.total_mensagens)} mensagens · conversa #{conversa.id}")
             st.text(f"Modelo: {conversa.modelo_usado or '—'}")
-            with st.container(key=f"badge-{conversa.id}"):
+            with st.container(key=f"{prefixo}badge-{conversa.id}"):
                 badge(conversa.avaliacao)
+            if conversa.avaliacao is None and (texto := suggestion_text(sugestao)):
+                st.caption(texto + " — é só uma sugestão; a avaliação é sua.")
         with actions:
             b1, b2, b3 = st.columns(3)
-            b1.button("Boa", key=f"boa-{conversa.id}", icon=":material/thumb_up:",
+            b1.button("Boa", key=f"{prefixo}boa-{conversa.id}", icon=":material/thumb_up:",
                       on_click=rate, args=(conversa.id, "boa"),
                       type="primary" if conversa.avaliacao == "boa" else "secondary")
-            b2.button("Ruim", key=f"ruim-{conversa.id}", icon=":material/thumb_down:",
+            b2.button("Ruim", key=f"{prefixo}ruim-{conversa.id}", icon=":material/thumb_down:",
                       on_click=rate, args=(conversa.id, "ruim"),
                       type="primary" if conversa.avaliacao == "ruim" else "secondary")
-            b3.button("Remover avaliação", key=f"sem-{conversa.id}", on_click=rate,
+            b3.button("Remover avaliação", key=f"{prefixo}sem-{conversa.id}", on_click=rate,
                       args=(conversa.id, None), disabled=conversa.avaliacao is None)
             if conversa.avaliado_em:
                 st.caption(f"Avaliada por {conversa.avaliado_por or '—'} em {when(conversa.avaliado_em)}")
         for m in conversa.primeiras_mensagens:
             st.text(f"{'Cliente' if m.role == 'user' else 'Bot'}: {m.conteudo}")
-        with st.expander("Ver conversa completa"):
+        with st.expander("Ver conversa completa", expanded=expandida):
             with session_scope() as session:
                 detalhe = get_conversation(session, conversa.id)
             render_messages(detalhe.mensagens)
@@ -202,8 +223,10 @@ def results(filtros: dict) -> None:
     if not pagina.conversas:
         st.info("Nenhuma conversa encontrada com esses filtros.")
         return
+    with session_scope() as session:
+        sugestoes = get_suggestions(session, [c.id for c in pagina.conversas])
     for conversa in pagina.conversas:
-        render_card(conversa)
+        render_card(conversa, sugestoes.get(conversa.id))
     prev, info, nxt = st.columns([1, 2, 1])
     prev.button("Anterior", icon=":material/chevron_left:", disabled=pagina.page <= 1,
                 on_click=go_to, args=(pagina.page - 1,), key="pagina-anterior")
@@ -212,8 +235,35 @@ def results(filtros: dict) -> None:
                on_click=go_to, args=(pagina.page + 1,), key="pagina-proxima")
 
 
+def close_linked() -> None:
+    st.query_params.pop("conversa", None)
+
+
+def linked_conversation() -> None:
+    """A conversa opened from a link (?conversa=ID, e.g. from the analysis page)."""
+    raw = st.query_params.get("conversa")
+    if not raw:
+        return
+    try:
+        with session_scope() as session:
+            detalhe = get_conversation(session, int(raw))
+            sugestao = get_suggestions(session, [detalhe.conversa.id]).get(detalhe.conversa.id)
+    except ValueError:
+        st.warning(f"Link de conversa inválido: '{raw}'.", icon=":material/link_off:")
+        return
+    except CuradoriaError as exc:
+        show_error(exc)
+        return
+    st.subheader(f"Conversa #{detalhe.conversa.id}")
+    render_card(detalhe.conversa, sugestao, expandida=True, prefixo="link-")
+    st.button("Fechar esta conversa", on_click=close_linked, key="fechar-link",
+              icon=":material/close:")
+    st.divider()
+
+
 st.title("Todas as Conversas")
 with session_scope() as session:
     clientes = list_clientes(session)
+linked_conversation()
 filtros = read_filters(clientes)
 results(filtros)

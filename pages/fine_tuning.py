@@ -8,6 +8,7 @@ from core.errors import CuradoriaError
 from core.finetune.jobs import format_brl, format_usd, summarize_fine_tuning
 from core.finetune.start import preview_fine_tuning, start_fine_tuning
 from pages._common import current_user, show_error, when
+from pages._components.progresso import render_job_progress
 
 PREVIEW_KEY = "ft_preview"
 DIALOG_KEY = "ft_dialogo"
@@ -98,6 +99,7 @@ for item in clientes:
                     + (f" ({job.progresso}%)" if job.progresso is not None else "")
                     + f" — iniciado por {job.iniciado_por or '—'} em {when(job.created_at)}.",
                     icon=":material/hourglass_top:")
+            render_job_progress(job.id)
         st.button("Iniciar Fine-tuning", key=f"ft_iniciar_{item.cliente_id}",
                   type="primary", disabled=not item.pode_iniciar, help=item.bloqueio or None,
                   icon=":material/model_training:", on_click=abrir, args=(item.cliente_id,))

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from core.db import session_scope as session_scope_for
 from core.models import AvaliacaoHistorico, Conversa
 from tests.conversas_factory import add_cliente, add_conversa, seed_engine
 from tests.pages_helpers import logged_in_dashboard
@@ -152,3 +153,60 @@ def test_leaving_and_coming_back_to_the_page_works(engine, dados):
     at.switch_page(PAGE).run()
     assert not at.exception
     assert len(card_ids(at)) == 20
+
+
+@pytest.fixture
+def com_problema(engine):
+    """Two conversas: the bot had no answer for one; the other went well. Both analysed."""
+    from core.analysis import analyze_pending
+
+    ids = {}
+
+    def build(session):
+        loja = add_cliente(session)
+        ids["fallback"] = add_conversa(session, loja, [
+            "Vcs entregam em Campinas?", "Desculpe, não encontrei essa informação.",
+            "Vcs entregam em Campinas???", "Desculpe, não encontrei essa informação."]).id
+        ids["boa"] = add_conversa(session, loja, [
+            "Qual o horário de vocês?", "Abrimos das 8h às 18h, de segunda a sábado.",
+            "Obrigado!", "Por nada!"]).id
+    seed_engine(engine, build)
+    analyze_pending(engine)
+    return ids
+
+
+def test_the_problem_filter_lists_only_conversas_with_that_detected_problem(engine, com_problema):
+    at = page(engine)
+    assert sorted(card_ids(at)) == sorted(com_problema.values())
+    at.selectbox(key="f_problema").select("fallback").run()
+    assert card_ids(at) == [com_problema["fallback"]]
+    assert at.query_params["problema"] in ("fallback", ["fallback"])
+    assert "Neste filtro:** 0 boas, 0 ruins, 1 sem avaliação" in markdown(at)
+
+
+def test_an_unrated_card_shows_the_analysis_suggestion_but_stays_unrated(engine, com_problema):
+    at = page(engine)
+    captions = "\n".join(c.value for c in at.caption)
+    assert "Sugestão da análise: ruim" in captions and "é só uma sugestão" in captions
+    with session_scope_for(engine) as session:
+        assert session.get(Conversa, com_problema["fallback"]).avaliacao is None
+
+
+def test_a_link_with_conversa_id_opens_that_conversa_expanded(engine, com_problema):
+    at = logged_in_dashboard(engine)
+    at.query_params["conversa"] = str(com_problema["boa"])
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert f"Conversa #{com_problema['boa']}" in [s.value for s in at.subheader]
+    assert any(b.key == f"link-boa-{com_problema['boa']}" for b in at.button)
+    at.button(key=f"link-boa-{com_problema['boa']}").click().run()
+    with session_scope_for(engine) as session:
+        assert session.get(Conversa, com_problema["boa"]).avaliacao == "boa"
+
+
+def test_a_link_to_an_unknown_conversa_says_so_in_portuguese(engine, com_problema):
+    at = logged_in_dashboard(engine)
+    at.query_params["conversa"] = "999999"
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert any("não encontrada" in e.value for e in at.error)

@@ -233,21 +233,17 @@ def test_two_pollers_at_once_check_each_job_once_and_apply_it_once(engine):
 
 def test_a_cycle_imports_first_and_a_failing_import_does_not_stop_the_job_checks(
         engine, monkeypatch, caplog):
-    import sys
-    import types
-
+    from core import poll
     from core.poll import get_poller_status, run_cycle
 
     caplog.set_level("INFO")
     calls = []
-    fake_ingest = types.ModuleType("core.ingest")
 
     def ingest_all(eng):
         calls.append("ingest")
         raise RuntimeError("Redis fora do ar")
 
-    fake_ingest.ingest_all = ingest_all
-    monkeypatch.setitem(sys.modules, "core.ingest", fake_ingest)
+    monkeypatch.setattr(poll, "ingest_all", ingest_all)
     job_id = make_job(engine, make_cliente(engine, "loja"), "ftjob-c1", "running")
     provider = ScriptedProvider({"ftjob-c1": [succeeded("ftjob-c1")]})
     provider.before_answer = lambda _id: calls.append("jobs")
@@ -260,12 +256,27 @@ def test_a_cycle_imports_first_and_a_failing_import_does_not_stop_the_job_checks
         assert get_poller_status(session).nome == "p1"
 
 
-def test_a_cycle_without_the_import_module_says_so_in_the_log(engine, monkeypatch, caplog):
-    import sys
-
+def test_a_cycle_follows_the_jobs_before_analysing_and_analyses_at_most_the_batch(
+        engine, monkeypatch, caplog):
+    from core import poll
     from core.poll import run_cycle
 
-    monkeypatch.setitem(sys.modules, "core.ingest", None)  # import fails
-    summary = run_cycle(engine, _factory(ScriptedProvider()), nome="p1", sleep=lambda _s: None)
-    assert summary.importacao == "indisponível"
-    assert "acao=importacao_indisponivel" in caplog.text
+    caplog.set_level("INFO")
+    calls = []
+
+    def analyze_pending(eng, limite=None):
+        calls.append(("analise", limite))
+        return 7
+
+    monkeypatch.setenv("CURADORIA_ANALISE_LOTE", "123")
+    poll.get_settings.cache_clear()
+    monkeypatch.setattr(poll, "analyze_pending", analyze_pending)
+    job_id = make_job(engine, make_cliente(engine, "loja"), "ftjob-c2", "running")
+    provider = ScriptedProvider({"ftjob-c2": [succeeded("ftjob-c2")]})
+    provider.before_answer = lambda _id: calls.append("jobs")
+    summary = run_cycle(engine, _factory(provider), nome="p1", sleep=lambda _s: None)
+    poll.get_settings.cache_clear()
+    assert calls == ["jobs", ("analise", 123)]
+    assert summary.analise == "7 conversa(s)"
+    assert _job(engine, job_id).status == "succeeded"
+    assert "acao=analise" in caplog.text
