@@ -46,13 +46,13 @@ def test_filter_search_expand_and_rate_a_conversa(page, streamlit_app, dados):
 
     choose(page, "Status", "Finalizada")
     expect(page.get_by_text("7 conversas · página 1 de 1")).to_be_visible()
-    assert "status=finalizada" in page.url
+    expect(page).to_have_url(re.compile(r"status=finalizada"))
 
     busca = page.get_by_label("Buscar nas mensagens")
     busca.fill("entregá")
     busca.press("Enter")
     expect(page.get_by_text("1 conversas · página 1 de 1")).to_be_visible()
-    assert re.search(r"q=entreg", page.url)
+    expect(page).to_have_url(re.compile(r"q=entreg"))
     card = page.locator(".st-key-card-6")
     expect(card.get_by_text("+55 11 98765-4321", exact=False)).to_be_visible()
 
