@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from core.db import session_scope
 from core.models import FineTuningJob
+from tests.browser_helpers import browser_type_launch_args  # noqa: F401 (Debian's chromium)
 from tests.finetune_helpers import make_cliente
 from tests.pages_helpers import SENHA, make_admin
 
@@ -68,39 +69,37 @@ def dashboard_url(engine, fake_openai, migrated_url, tmp_path):
 
 
 def test_browser_confirm_dialog_leads_to_the_pending_job_in_the_history(engine, dashboard_url,
-                                                                         fake_openai, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+                                                                         fake_openai, tmp_path,
+                                                                         page):
+    from playwright.sync_api import expect
 
     make_cliente(engine)
     make_admin(engine, "ana")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(30_000)
-        page.goto(dashboard_url)
-        page.get_by_label("Usuário").fill("ana")
-        page.get_by_label("Senha").fill(SENHA)
-        page.get_by_role("button", name="Entrar").click()
-        page.get_by_role("link", name="Fine-tuning").click()
-        page.get_by_role("button", name="Iniciar Fine-tuning").click()
-        dialog = page.get_by_role("dialog")
-        expect(dialog).to_contain_text("Conversas usadas: 40")
-        expect(dialog).to_contain_text("O processo não pode ser cancelado.")
-        expect(dialog).to_contain_text("14/01/2027")
-        expect(dialog).to_contain_text("R$")
-        page.screenshot(path=str(tmp_path / "dialogo.png"))
-        dialog.get_by_role("button", name="Sim, Iniciar").click()
-        expect(page.get_by_text(re.compile(r"Job #\d+: Pendente"))).to_be_visible(timeout=60_000)
-        expect(page.get_by_role("dialog")).to_have_count(0)
-        page.get_by_role("link", name="Histórico").click()
-        expect(page.get_by_text("1 job(s)")).to_be_visible()
-        # the history grid is drawn on a canvas; its accessible table carries the text
-        grid = page.locator("[data-testid=stDataFrame] table")
-        expect(grid).to_contain_text("Loja Do Joao")
-        expect(grid).to_contain_text("Pendente")
-        expect(grid).to_contain_text("ana")
-        page.screenshot(path=str(tmp_path / "historico.png"))
-        browser.close()
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.set_default_timeout(30_000)
+    page.goto(dashboard_url)
+    page.get_by_label("Usuário").fill("ana")
+    page.get_by_label("Senha").fill(SENHA)
+    page.get_by_role("button", name="Entrar").click()
+    page.get_by_role("link", name="Fine-tuning").click()
+    page.get_by_role("button", name="Iniciar Fine-tuning").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Conversas usadas: 40")
+    expect(dialog).to_contain_text("O processo não pode ser cancelado.")
+    expect(dialog).to_contain_text("14/01/2027")
+    expect(dialog).to_contain_text("R$")
+    page.screenshot(path=str(tmp_path / "dialogo.png"))
+    dialog.get_by_role("button", name="Sim, Iniciar").click()
+    expect(page.get_by_text(re.compile(r"Job #\d+: Pendente"))).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    page.get_by_role("link", name="Histórico").click()
+    expect(page.get_by_text("1 job(s)")).to_be_visible()
+    # the history grid is drawn on a canvas; its accessible table carries the text
+    grid = page.locator("[data-testid=stDataFrame] table")
+    expect(grid).to_contain_text("Loja Do Joao")
+    expect(grid).to_contain_text("Pendente")
+    expect(grid).to_contain_text("ana")
+    page.screenshot(path=str(tmp_path / "historico.png"))
     with session_scope(engine) as session:
         [row] = session.scalars(select(FineTuningJob)).all()
     assert row.status == "pending" and len(fake_openai.jobs) == 1
