@@ -83,6 +83,9 @@ def main() -> None:
                         help="demo conversas to load (~7.25 messages each; 138,000 ~ 1M messages)")
     parser.add_argument("--seed-sample", type=int, default=200_000,
                         help="list entries read one GET at a time for the seed's read path")
+    parser.add_argument("--sem-derivados", action="store_true",
+                        help="diagnostic: disable the search-index and analysis-queue triggers "
+                        "on mensagens during the import, to see what they cost")
     parser.add_argument("--keep", action="store_true", help="keep the database and the keys")
     args = parser.parse_args()
 
@@ -103,6 +106,11 @@ def main() -> None:
         load_demo(prefix, args.conversas)
         listed = client.llen(prefix + "all_conversations")
 
+        if args.sem_derivados:
+            # Diagnostic: how much of the import is the search index and analysis queue.
+            with engine.begin() as conn:
+                conn.execute(text("ALTER TABLE mensagens DISABLE TRIGGER trg_conversas_busca_insert"))
+                conn.execute(text("ALTER TABLE mensagens DISABLE TRIGGER trg_analise_fila_insert"))
         first = ingest_cliente(engine, "bench")
         print(first.texto())
         second = ingest_cliente(engine, "bench")
