@@ -112,8 +112,12 @@ def cmd_admin_password(args) -> None:
 
 
 def _ask_password() -> str:
-    senha = getpass.getpass("Senha: ")
-    if senha != getpass.getpass("Repita a senha: "):
+    try:
+        senha = getpass.getpass("Senha: ")
+        repetida = getpass.getpass("Repita a senha: ")
+    except EOFError:
+        raise CuradoriaError("Não há terminal para digitar a senha: informe-a com --senha.") from None
+    if senha != repetida:
         raise CuradoriaError("As senhas não conferem.")
     return senha
 

@@ -63,10 +63,12 @@ geral = analise.overview.geral
 st.subheader("Resumo geral")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Total de conversas", numero(geral.total))
-c2.metric("Conversas boas", numero(geral.boas), f"{geral.percentual(geral.boas):.0f}%", delta_color="off")
-c3.metric("Conversas ruins", numero(geral.ruins), f"{geral.percentual(geral.ruins):.0f}%", delta_color="off")
+c2.metric("Conversas boas", numero(geral.boas), f"{geral.percentual(geral.boas):.0f}%",
+          delta_color="off", delta_arrow="off")
+c3.metric("Conversas ruins", numero(geral.ruins), f"{geral.percentual(geral.ruins):.0f}%",
+          delta_color="off", delta_arrow="off")
 c4.metric("Sem avaliação", numero(geral.sem_avaliacao),
-          f"{geral.percentual(geral.sem_avaliacao):.0f}%", delta_color="off")
+          f"{geral.percentual(geral.sem_avaliacao):.0f}%", delta_color="off", delta_arrow="off")
 for resumo in analise.overview.clientes:
     if resumo.recomendacao:
         st.info(f"**{resumo.nome}** — Recomendação: {resumo.recomendacao}", icon=":material/lightbulb:")
