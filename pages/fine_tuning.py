@@ -88,7 +88,7 @@ for item in clientes:
     r = item.readiness
     with st.container(border=True):
         st.subheader(item.nome)
-        st.progress(r.progresso, text=f"{r.marcadas} de {r.min_marcadas} conversas avaliadas · "
+        st.progress(r.progresso, text=f"{r.marcadas} conversas avaliadas (mín. {r.min_marcadas}) · "
                                       f"{r.boas} boas (mín. {r.min_boas}) · "
                                       f"{r.ruins} ruins (mín. {r.min_ruins})")
         st.caption(f"Modelo base: {item.modelo_base} — {item.desligamento} "
