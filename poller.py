@@ -54,10 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     stop = threading.Event()
+    sinais: list[int] = []
 
     def handle(signum, _frame) -> None:
-        log_event(logger, "parada_solicitada", sinal=signal.Signals(signum).name)
+        # Only set the flag: a handler that logs can interrupt a write to stdout in
+        # progress, fail with a reentrant-write error and never set it.
         stop.set()
+        sinais.append(signum)
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
@@ -83,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             break
         log_event(logger, "aguardando", segundos=intervalo)
         stop.wait(intervalo)
+    if sinais:
+        log_event(logger, "parada_solicitada", sinal=signal.Signals(sinais[0]).name)
     log_event(logger, "poller_fim", poller=nome)
     return 0
 
