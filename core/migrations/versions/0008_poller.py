@@ -1,7 +1,7 @@
 """Poller: job leases and backoff, webhook delivery state, poller heartbeats.
 
 Revision ID: 0008
-Revises: 0002
+Revises: 0005
 """
 from alembic import op
 import sqlalchemy as sa
