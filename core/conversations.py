@@ -123,26 +123,32 @@ def _validate_filters(cliente_id=None, status=None, avaliacao=None, desde=None, 
 
 def _conversa_conditions(session: Session, f: _Filtros) -> list[ColumnElement[bool]]:
     """WHERE conditions on `conversas` for every filter, search included."""
-    conds: list[ColumnElement[bool]] = []
-    if f.cliente_id is not None:
-        conds.append(Conversa.cliente_id == f.cliente_id)
-    if f.status:
-        conds.append(Conversa.status == f.status)
-    if f.avaliacao == SEM_AVALIACAO:
-        conds.append(Conversa.avaliacao.is_(None))
-    elif f.avaliacao:
-        conds.append(Conversa.avaliacao == f.avaliacao)
-    # `dia` is the local day of iniciada_em (the writer sets both), so the period is the
-    # equivalent instant range: the covering indexes on iniciada_em serve it without
-    # reading the table, and it selects exactly the rows the rollup counts by `dia`.
-    if f.desde:
-        conds.append(Conversa.iniciada_em >= local_midnight_utc(f.desde))
-    if f.ate:
-        conds.append(Conversa.iniciada_em < local_midnight_utc(f.ate + dt.timedelta(days=1)))
+    conds = _filter_conditions(Conversa, f)
     if f.busca:
         conds.append(_search_condition(session, f.busca))
     if f.condicao is not None:
         conds.append(f.condicao)
+    return conds
+
+
+def _filter_conditions(table, f: _Filtros) -> list[ColumnElement[bool]]:
+    """Cliente, status, avaliação and period on `conversas` or its copy `conversas_busca`."""
+    conds: list[ColumnElement[bool]] = []
+    if f.cliente_id is not None:
+        conds.append(table.cliente_id == f.cliente_id)
+    if f.status:
+        conds.append(table.status == f.status)
+    if f.avaliacao == SEM_AVALIACAO:
+        conds.append(table.avaliacao.is_(None))
+    elif f.avaliacao:
+        conds.append(table.avaliacao == f.avaliacao)
+    # `dia` is the local day of iniciada_em (the writer sets both), so the period is the
+    # equivalent instant range: the covering indexes on iniciada_em serve it without
+    # reading the table, and it selects exactly the rows the rollup counts by `dia`.
+    if f.desde:
+        conds.append(table.iniciada_em >= local_midnight_utc(f.desde))
+    if f.ate:
+        conds.append(table.iniciada_em < local_midnight_utc(f.ate + dt.timedelta(days=1)))
     return conds
 
 
@@ -251,7 +257,8 @@ def _source(session: Session, f: _Filtros) -> _Source:
         tsquery = _pg_tsquery(f.busca)
         if session.scalar(select(func.numnode(tsquery))):
             return _Source(ConversaBusca.conversa_id, ConversaBusca.iniciada_em,
-                           [ConversaBusca.documento.op("@@")(tsquery), *_busca_conditions(f)])
+                           [ConversaBusca.documento.op("@@")(tsquery),
+                            *_filter_conditions(ConversaBusca, f)])
     return _Source(Conversa.id, Conversa.iniciada_em, _conversa_conditions(session, f))
 
 
@@ -267,24 +274,6 @@ def _search_matches(session: Session, source: _Source) -> list | None:
         return None
     query = select(source.id, source.iniciada_em).where(*source.conds).limit(SEARCH_CAP + 1)
     return session.execute(query).all()
-
-
-def _busca_conditions(f: _Filtros) -> list[ColumnElement[bool]]:
-    B = ConversaBusca
-    conds: list[ColumnElement[bool]] = []
-    if f.cliente_id is not None:
-        conds.append(B.cliente_id == f.cliente_id)
-    if f.status:
-        conds.append(B.status == f.status)
-    if f.avaliacao == SEM_AVALIACAO:
-        conds.append(B.avaliacao.is_(None))
-    elif f.avaliacao:
-        conds.append(B.avaliacao == f.avaliacao)
-    if f.desde:
-        conds.append(B.iniciada_em >= local_midnight_utc(f.desde))
-    if f.ate:
-        conds.append(B.iniciada_em < local_midnight_utc(f.ate + dt.timedelta(days=1)))
-    return conds
 
 
 def _count(session: Session, f: _Filtros, source: _Source) -> tuple[int, bool]:
