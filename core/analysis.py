@@ -74,13 +74,7 @@ class Sugestao:
 
 def get_suggestion(session: Session, conversa_id: int) -> Sugestao | None:
     """The suggested rating and problems of an analysed conversa, or None if not analysed yet."""
-    sugerida = session.execute(select(ConversaAnalise.avaliacao_sugerida)
-                               .where(ConversaAnalise.conversa_id == conversa_id)).first()
-    if sugerida is None:
-        return None
-    codigos = session.scalars(select(ConversaProblema.codigo)
-                              .where(ConversaProblema.conversa_id == conversa_id)).all()
-    return Sugestao(sugerida[0], sorted(codigos, key=list(PROBLEMAS).index))
+    return get_suggestions(session, [conversa_id]).get(conversa_id)
 
 
 def get_suggestions(session: Session, conversa_ids: list[int]) -> dict[int, Sugestao]:

@@ -18,5 +18,10 @@ def when(value) -> str:
     return format_local(value) if value else "—"
 
 
+def numero(n: int) -> str:
+    """12345 -> '12.345' (pt-BR thousands separator)."""
+    return f"{n:,}".replace(",", ".")
+
+
 def show_error(exc: Exception) -> None:
     st.error(str(exc), icon=":material/error:")

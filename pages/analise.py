@@ -12,6 +12,7 @@ from core.clientes import list_clientes
 from core.clock import local_day, utcnow
 from core.config import get_settings
 from core.db import session_scope
+from pages._common import numero
 
 PERIODOS = {"Todo o período": None, "Últimos 7 dias": 7, "Últimos 30 dias": 30, "Últimos 90 dias": 90}
 LIMITE_TABELA = 5000
@@ -27,10 +28,6 @@ def carregar(url: str, cliente_id, inicio, fim):
 def carregar_tabela(url: str, cliente_id, inicio, fim, problema):
     with session_scope() as session:
         return list_analyses(session, Filtro(cliente_id, inicio, fim), problema, LIMITE_TABELA)
-
-
-def numero(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
 
 
 def vezes(n: int) -> str:

@@ -15,7 +15,7 @@ from core.clientes import list_clientes
 from core.conversations import count_ratings, get_conversation, list_conversations, rate_conversation
 from core.db import session_scope
 from core.errors import CuradoriaError
-from pages._common import current_user, show_error, when
+from pages._common import current_user, numero, show_error, when
 
 STATUS = {"ativa": "Ativa", "finalizada": "Finalizada", "aguardando": "Aguardando"}
 AVALIACOES = {"boa": "Boa", "ruim": "Ruim", "sem": "Sem avaliação"}
@@ -23,16 +23,12 @@ TODOS = ""
 PARAMS = ("cliente", "status", "avaliacao", "problema", "desde", "ate", "q", "pagina")
 
 
-def number(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
-
-
 def counter_text(counts: dict[str, int]) -> str:
     """'15 boas, 3 ruins, 82 sem avaliação'."""
     boas, ruins = counts["boa"], counts["ruim"]
-    return (f"{number(boas)} {'boa' if boas == 1 else 'boas'}, "
-            f"{number(ruins)} {'ruim' if ruins == 1 else 'ruins'}, "
-            f"{number(counts['sem'])} sem avaliação")
+    return (f"{numero(boas)} {'boa' if boas == 1 else 'boas'}, "
+            f"{numero(ruins)} {'ruim' if ruins == 1 else 'ruins'}, "
+            f"{numero(counts['sem'])} sem avaliação")
 
 
 def _date_param(name: str) -> dt.date | None:
@@ -175,7 +171,7 @@ def render_card(conversa, sugestao=None, expandida: bool = False, prefixo: str =
             st.text(f"{conversa.cliente_nome} · {conversa.whatsapp}"
                     + (f" · {conversa.contato_nome}" if conversa.contato_nome else ""))
             st.caption(f"{when(conversa.iniciada_em)} · {STATUS.get(conversa.status, conversa.status)}"
-                       f" · {number(conversa.total_mensagens)} mensagens · conversa #{conversa.id}")
+                       f" · {numero(conversa.total_mensagens)} mensagens · conversa #{conversa.id}")
             st.text(f"Modelo: {conversa.modelo_usado or '—'}")
             with st.container(key=f"{prefixo}badge-{conversa.id}"):
                 badge(conversa.avaliacao)
@@ -218,8 +214,8 @@ def results(filtros: dict) -> None:
     st.markdown(f"**Todas as conversas:** {counter_text(todas)}")
     if filtradas is not None and any(v is not None for v in filtros.values()):
         st.markdown(f"**Neste filtro:** {counter_text(filtradas)}")
-    total = number(pagina.total) if pagina.total_exato else f"mais de {number(pagina.total)}"
-    st.caption(f"{total} conversas · página {pagina.page} de {number(pagina.pages)}")
+    total = numero(pagina.total) if pagina.total_exato else f"mais de {numero(pagina.total)}"
+    st.caption(f"{total} conversas · página {pagina.page} de {numero(pagina.pages)}")
     if not pagina.conversas:
         st.info("Nenhuma conversa encontrada com esses filtros.")
         return
@@ -230,7 +226,7 @@ def results(filtros: dict) -> None:
     prev, info, nxt = st.columns([1, 2, 1])
     prev.button("Anterior", icon=":material/chevron_left:", disabled=pagina.page <= 1,
                 on_click=go_to, args=(pagina.page - 1,), key="pagina-anterior")
-    info.caption(f"Página {pagina.page} de {number(pagina.pages)}")
+    info.caption(f"Página {pagina.page} de {numero(pagina.pages)}")
     nxt.button("Próxima", icon=":material/chevron_right:", disabled=pagina.page >= pagina.pages,
                on_click=go_to, args=(pagina.page + 1,), key="pagina-proxima")
 

@@ -10,7 +10,7 @@ from core.clientes import list_clientes
 from core.dataset import MOTIVOS, build_training_files, preview_redaction, update_system_prompt
 from core.db import session_scope
 from core.errors import CuradoriaError
-from pages._common import show_error
+from pages._common import numero, show_error
 
 REPORT_KEY = "dados_treino_relatorio"
 
@@ -63,7 +63,7 @@ if guardado and guardado[0] == cliente.id:
     c1.metric("Exemplos de treino", report.exemplos)
     c2.metric("Exemplos de validação", report.exemplos_validacao)
     c3.metric("Épocas", report.epocas)
-    c4.metric("Tokens faturados", f"{report.tokens_faturados:,}".replace(",", "."))
+    c4.metric("Tokens faturados", numero(report.tokens_faturados))
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Custo estimado (US$)", f"{report.custo_usd:.2f}")
     c2.metric("Custo estimado (R$)", f"{report.custo_brl:.2f}".replace(".", ","))

@@ -7,7 +7,7 @@ from core.db import get_engine, session_scope
 from core.errors import CuradoriaError
 from core.finetune.jobs import format_brl, format_usd, summarize_fine_tuning
 from core.finetune.start import preview_fine_tuning, start_fine_tuning
-from pages._common import current_user, show_error, when
+from pages._common import current_user, numero, show_error, when
 from pages._components.progresso import render_job_progress
 
 PREVIEW_KEY = "ft_preview"
@@ -41,7 +41,7 @@ def confirmar(cliente_id: int) -> None:
         st.session_state[PREVIEW_KEY] = preview
     st.text(f"Você está prestes a iniciar o fine-tuning do modelo para o cliente "
             f"{preview.cliente_nome}.")
-    tokens = f"{preview.tokens_faturados:,}".replace(",", ".")
+    tokens = numero(preview.tokens_faturados)
     st.markdown(
         f"- Conversas usadas: **{preview.conversas_usadas}**\n"
         f"- Tokens faturados: **{tokens}** ({preview.epocas} épocas)\n"

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.clientes import summarize_clientes
 from core.db import session_scope
-from pages._common import when
+from pages._common import numero, when
 
 st.title("Visão geral")
 with session_scope() as session:
@@ -19,8 +19,8 @@ if not resumo:
 total = sum(r.conversas for r in resumo)
 avaliadas = sum(r.avaliadas for r in resumo)
 col1, col2, col3 = st.columns(3)
-col1.metric("Conversas", f"{total:,}".replace(",", "."))
-col2.metric("Avaliadas", f"{avaliadas:,}".replace(",", "."))
+col1.metric("Conversas", numero(total))
+col2.metric("Avaliadas", numero(avaliadas))
 col3.metric("Clientes", len(resumo))
 
 st.dataframe(
