@@ -14,12 +14,14 @@ seed data before opening pages. Tests run headless with pytest-playwright's `pag
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,20 +72,14 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM}
 
 
-@pytest.fixture(scope="module")
-def streamlit_app(tmp_path_factory):
-    """A running dashboard on a fresh SQLite database with the admin 'ana'."""
-    tmp = tmp_path_factory.mktemp("browser")
-    db_url = f"sqlite:///{tmp / 'curadoria.db'}"
-    upgrade_database(db_url)
-    engine = get_engine(db_url)
-    with session_scope(engine) as session:
-        create_admin(session, USUARIO, SENHA, nome="Ana")
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": db_url,
-           "CURADORIA_INITIAL_PASSWORD_FILE": str(tmp / "senha_inicial.txt")}
+@contextlib.contextmanager
+def running_dashboard(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`streamlit run dashboard.py` on a free port with these environment overrides;
+    yields its URL once healthy and stops it afterwards."""
+    env = {**os.environ, **env}
     env.pop("REDIS_URL", None)
-    log = open(tmp / "streamlit.log", "wb")
+    port = free_port()
+    log = open(log_path, "wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -94,7 +90,7 @@ def streamlit_app(tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, process)
-        yield StreamlitApp(url=url, engine=engine)
+        yield url
     finally:
         process.terminate()
         try:
@@ -102,6 +98,20 @@ def streamlit_app(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def streamlit_app(tmp_path_factory):
+    """A running dashboard on a fresh SQLite database with the admin 'ana'."""
+    tmp = tmp_path_factory.mktemp("browser")
+    db_url = f"sqlite:///{tmp / 'curadoria.db'}"
+    upgrade_database(db_url)
+    engine = get_engine(db_url)
+    with session_scope(engine) as session:
+        create_admin(session, USUARIO, SENHA, nome="Ana")
+    env = {"DATABASE_URL": db_url, "CURADORIA_INITIAL_PASSWORD_FILE": str(tmp / "senha_inicial.txt")}
+    with running_dashboard(env, tmp / "streamlit.log") as url:
+        yield StreamlitApp(url=url, engine=engine)
 
 
 def open_app(page, app: StreamlitApp, path: str = "") -> None:

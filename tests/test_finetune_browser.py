@@ -7,32 +7,18 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from core.db import session_scope
 from core.models import FineTuningJob
-from tests.browser_helpers import browser_type_launch_args  # noqa: F401 (Debian's chromium)
+from tests.browser_helpers import (  # noqa: F401 (the launch args select Debian's chromium)
+    CHROMIUM, browser_type_launch_args, running_dashboard)
 from tests.finetune_helpers import make_cliente
 from tests.pages_helpers import SENHA, make_admin
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -41,31 +27,12 @@ def dashboard_url(engine, fake_openai, migrated_url, tmp_path):
         pytest.skip("the browser walk runs once, on SQLite")
     if not os.path.exists(CHROMIUM):
         pytest.skip("chromium not installed")
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": migrated_url, "OPENAI_API_KEY": fake_openai.api_key,
+    env = {"DATABASE_URL": migrated_url, "OPENAI_API_KEY": fake_openai.api_key,
            "OPENAI_BASE_URL": fake_openai.base_url, "CURADORIA_OPENAI_MAX_RETRIES": "0",
            "CURADORIA_FINE_TUNING_DIR": str(tmp_path / "ft"),
            "CURADORIA_INITIAL_PASSWORD_FILE": str(tmp_path / "senha.txt")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "streamlit.log", "wb"))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("streamlit did not start")
+    with running_dashboard(env, tmp_path / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def test_browser_confirm_dialog_leads_to_the_pending_job_in_the_history(engine, dashboard_url,
