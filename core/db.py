@@ -97,8 +97,8 @@ def alembic_config(url: str | None = None):
     return config
 
 
-def upgrade_database(url: str | None = None) -> str:
-    """Bring the database to the newest schema; returns the revision it is at."""
+def upgrade_database(url: str | None = None, revision: str = "heads") -> str:
+    """Bring the database to the newest schema (or `revision`); returns the revision it is at."""
     from alembic import command
     from alembic.runtime.migration import MigrationContext
 
@@ -106,6 +106,6 @@ def upgrade_database(url: str | None = None) -> str:
     config = alembic_config(url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "heads")
+        command.upgrade(config, revision)
     with engine.connect() as connection:
         return ",".join(MigrationContext.configure(connection).get_current_heads())

@@ -79,6 +79,7 @@ def settings(migrated_url, monkeypatch, tmp_path):
     """Settings pointing at the test database, with files under tmp_path."""
     monkeypatch.setenv("DATABASE_URL", migrated_url)
     monkeypatch.setenv("CURADORIA_INITIAL_PASSWORD_FILE", str(tmp_path / "senha_inicial.txt"))
+    monkeypatch.setenv("CURADORIA_FINE_TUNING_DIR", str(tmp_path / "ft"))
     monkeypatch.delenv("REDIS_URL", raising=False)
     config_module.reset_settings()
     yield config_module.get_settings()

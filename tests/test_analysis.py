@@ -269,17 +269,13 @@ def test_bulk_loaded_conversas_are_queued_once_each(engine, session):
 
 
 def test_migration_queues_the_conversas_that_existed_before_it(tmp_path):
-    from alembic import command
     from sqlalchemy import text
 
-    from core.db import alembic_config, get_engine, upgrade_database
+    from core.db import get_engine, upgrade_database
 
     url = f"sqlite:///{tmp_path / 'antigo.db'}"
     engine = get_engine(url)
-    config = alembic_config(url)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0002")
+    upgrade_database(url, "0002")
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO clientes (id, nome, slug) VALUES (1, 'Loja', 'loja')"))
         conn.execute(text("INSERT INTO conversas (id, cliente_id, whatsapp, iniciada_em, "

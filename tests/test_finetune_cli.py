@@ -3,22 +3,12 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from sqlalchemy import select
 
-from core import config as config_module
 from core.__main__ import main
 from core.db import session_scope
 from core.models import FineTuningJob
 from tests.finetune_helpers import make_cliente
-
-
-@pytest.fixture(autouse=True)
-def files_dir(monkeypatch, tmp_path):
-    monkeypatch.setenv("CURADORIA_FINE_TUNING_DIR", str(tmp_path / "ft"))
-    config_module.reset_settings()
-    yield
-    config_module.reset_settings()
 
 
 def _rows(engine):

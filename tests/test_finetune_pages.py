@@ -16,14 +16,6 @@ from tests.pages_helpers import logged_in_dashboard
 PAGE = "pages/fine_tuning.py"
 
 
-@pytest.fixture(autouse=True)
-def files_dir(monkeypatch, tmp_path):
-    monkeypatch.setenv("CURADORIA_FINE_TUNING_DIR", str(tmp_path / "ft"))
-    config_module.reset_settings()
-    yield
-    config_module.reset_settings()
-
-
 def _button(at, label):
     return next(b for b in at.button if b.label == label)
 

@@ -33,12 +33,10 @@ from core.models import Cliente, FineTuningJob
 from tests.finetune_helpers import make_cliente
 
 
-@pytest.fixture(autouse=True)
-def files_dir(monkeypatch, tmp_path):
-    monkeypatch.setenv("CURADORIA_FINE_TUNING_DIR", str(tmp_path / "ft"))
-    config_module.reset_settings()
-    yield tmp_path / "ft"
-    config_module.reset_settings()
+@pytest.fixture
+def files_dir(settings):
+    """Where this test's fine-tuning files go (the settings fixture points it at tmp_path)."""
+    return settings.fine_tuning_dir
 
 
 def _rows(engine):
