@@ -6,11 +6,16 @@ import functools
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import get_settings
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None
 
 
 def normalize_url(url: str) -> str:
@@ -97,14 +102,50 @@ def alembic_config(url: str | None = None):
     return config
 
 
+MIGRATION_LOCK_KEY = 7303_0001  # pg_advisory_lock key held while migrating
+
+
+@contextlib.contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """Serialize schema upgrades across processes.
+
+    The dashboard and the poller both migrate when they start (docker compose starts them
+    together); without this the loser of the race fails on "relation already exists".
+    PostgreSQL: a session advisory lock. SQLite: an exclusive lock on a file beside the
+    database (SQLite's own locks do not cover a whole multi-statement Alembic run).
+    """
+    if is_postgres(engine):
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                conn.commit()
+        return
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or fcntl is None:
+        yield
+        return
+    with open(f"{database}.migrate.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def upgrade_database(url: str | None = None, revision: str = "heads") -> str:
-    """Bring the database to the newest schema (or `revision`); returns the revision it is at."""
+    """Bring the database to the newest schema (or `revision`); returns the revision it is at.
+
+    Safe to call from several processes at once: they take turns (see `migration_lock`).
+    """
     from alembic import command
     from alembic.runtime.migration import MigrationContext
 
     engine = get_engine(url)
     config = alembic_config(url)
-    with engine.begin() as connection:
+    with migration_lock(engine), engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
     with engine.connect() as connection:

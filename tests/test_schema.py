@@ -2,14 +2,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from core.models import Base, include_in_schema_compare
+from tests.conftest import PG_ADMIN_URL
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SEED_FINE_TUNING_COLUMNS = {
     "id", "cliente_id", "openai_job_id", "status", "conversas_usadas", "modelo_base",
@@ -126,3 +135,43 @@ def test_every_rating_change_leaves_an_audit_row_with_who_and_when(engine):
         rows = conn.execute(text("SELECT avaliacao_anterior, avaliacao_nova, avaliado_por"
                                  " FROM avaliacoes_historico ORDER BY id")).all()
     assert [tuple(r) for r in rows] == [(None, "boa", "ana"), ("boa", None, "bruno")]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request, tmp_path) -> Iterator[str]:
+    """An empty database nobody has migrated yet."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'novo.db'}"
+        return
+    name = f"curadoria_test_migrate_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_dashboard_and_poller_migrating_an_empty_database_at_once_both_succeed(fresh_url, tmp_path):
+    # docker compose starts the dashboard and the poller together and both run
+    # `python -m core migrate`: the loser of the race must wait, not die on
+    # "relation already exists".
+    env = {**os.environ, "DATABASE_URL": fresh_url,
+           "CURADORIA_INITIAL_PASSWORD_FILE": str(tmp_path / "senha_inicial.txt")}
+    procs = [subprocess.Popen([sys.executable, "-m", "core", "migrate"], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    for code, out, err in results:
+        assert code == 0, err[-2000:]
+        assert "Banco atualizado (revisão 0008)" in out
+    first_access = [out for _, out, _ in results if "Primeiro acesso" in out]
+    assert len(first_access) == 1  # one admin, one password file
+    engine = create_engine(fresh_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
+        assert conn.execute(text("SELECT count(*) FROM administradores")).scalar() == 1
+    engine.dispose()
+    senha = (tmp_path / "senha_inicial.txt").read_text(encoding="utf-8")
+    assert senha.startswith("usuario: admin\nsenha: ")
