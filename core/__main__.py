@@ -12,17 +12,10 @@ from core.errors import CuradoriaError
 
 
 def cmd_migrate(args) -> None:
-    from sqlalchemy.exc import IntegrityError
+    from core.db import prepare_database
 
-    from core.auth import ensure_initial_admin
-    from core.db import session_scope, upgrade_database
-
-    print(f"Banco atualizado (revisão {upgrade_database()}).")
-    try:
-        with session_scope() as session:
-            path = ensure_initial_admin(session)
-    except IntegrityError:
-        path = None  # another process created the first admin at the same moment
+    revision, path = prepare_database()
+    print(f"Banco atualizado (revisão {revision}).")
     if path:
         print(f"Primeiro acesso: usuário 'admin', senha gravada em {path} (troque no primeiro login).")
 

@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
@@ -167,7 +168,15 @@ def ensure_initial_admin(session: Session, settings: Settings | None = None) -> 
     if count_admins(session):
         return None
     senha = secrets.token_urlsafe(12)
-    create_admin(session, INITIAL_USER, senha, nome="Administrador", trocar_senha=True)
+    try:
+        with session.begin_nested():
+            create_admin(session, INITIAL_USER, senha, nome="Administrador", trocar_senha=True)
+    except (InvalidInput, IntegrityError):
+        # Another process (the dashboard and the poller start together) created the
+        # first administrator a moment ago: its password file is the valid one.
+        if count_admins(session):
+            return None
+        raise
     path = Path(settings.initial_password_file)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"usuario: {INITIAL_USER}\nsenha: {senha}\n", encoding="utf-8")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,15 +106,36 @@ def alembic_config(url: str | None = None):
 MIGRATION_LOCK_KEY = 7303_0001  # pg_advisory_lock key held while migrating
 
 
+_held_migration_locks = threading.local()
+
+
 @contextlib.contextmanager
 def migration_lock(engine: Engine) -> Iterator[None]:
-    """Serialize schema upgrades across processes.
+    """Serialize schema upgrades (and the first-admin bootstrap) across processes.
 
     The dashboard and the poller both migrate when they start (docker compose starts them
     together); without this the loser of the race fails on "relation already exists".
     PostgreSQL: a session advisory lock. SQLite: an exclusive lock on a file beside the
     database (SQLite's own locks do not cover a whole multi-statement Alembic run).
+    Re-entrant within a thread, so `prepare_database` can hold it around `upgrade_database`.
     """
+    held = getattr(_held_migration_locks, "urls", None)
+    if held is None:
+        held = _held_migration_locks.urls = set()
+    key = str(engine.url)
+    if key in held:
+        yield
+        return
+    held.add(key)
+    try:
+        with _acquire_migration_lock(engine):
+            yield
+    finally:
+        held.discard(key)
+
+
+@contextlib.contextmanager
+def _acquire_migration_lock(engine: Engine) -> Iterator[None]:
     if is_postgres(engine):
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
@@ -150,3 +172,20 @@ def upgrade_database(url: str | None = None, revision: str = "heads") -> str:
         command.upgrade(config, revision)
     with engine.connect() as connection:
         return ",".join(MigrationContext.configure(connection).get_current_heads())
+
+
+def prepare_database(url: str | None = None) -> tuple[str, Path | None]:
+    """Migrate to the newest schema and, on a database with no administrator, create the
+    first one. Returns (revision, path of the one-time password file or None).
+
+    Both steps run under `migration_lock`, so processes starting together (dashboard,
+    poller, CLI) take turns and exactly one of them creates the first administrator.
+    """
+    from core.auth import ensure_initial_admin
+
+    engine = get_engine(url)
+    with migration_lock(engine):
+        revision = upgrade_database(url)
+        with session_scope(engine) as session:
+            path = ensure_initial_admin(session)
+    return revision, path

@@ -164,7 +164,7 @@ def test_dashboard_and_poller_migrating_an_empty_database_at_once_both_succeed(f
              for _ in range(4)]
     results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
     for code, out, err in results:
-        assert code == 0, err[-2000:]
+        assert code == 0, err[-6000:]
         assert "Banco atualizado (revisão 0008)" in out
     first_access = [out for _, out, _ in results if "Primeiro acesso" in out]
     assert len(first_access) == 1  # one admin, one password file
