@@ -15,6 +15,7 @@ def _service(name: str) -> str:
 
 def test_the_poller_is_its_own_service_running_poller_py_with_a_restart_policy():
     poller = _service("poller")
-    assert "python poller.py" in poller and "restart: unless-stopped" in poller
+    # exec form, no shell: python is PID 1 and gets SIGTERM itself
+    assert 'command: ["python", "poller.py"]' in poller and "restart: unless-stopped" in poller
     assert "DATABASE_URL" in COMPOSE and "<<: *env" in poller
     assert "poller.py" not in _service("dashboard")
