@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import operator
 import os
 import zlib
 from collections import Counter
@@ -331,11 +332,13 @@ _GOOD_MESSAGES_SQL = (
 )
 
 
-def _good_messages(session: Session, cliente_id: int) -> Iterator[tuple[int, Iterator]]:
-    """(conversa_id, iterator of (role, content)) per good conversa, streamed from the database.
+def _good_rows(session: Session, cliente_id: int) -> Iterator[tuple[int, Iterator[tuple]]]:
+    """(conversa_id, its rows) per good conversa, streamed from the database.
 
-    The driver's own cursor (a server-side one on PostgreSQL) in batches: per row,
-    SQLAlchemy's result machinery cost more than everything else the export does.
+    Rows are the query's (conversa_id, role, content) tuples, role None for a conversa
+    without messages. The driver's own cursor (a server-side one on PostgreSQL) in
+    batches: per row, SQLAlchemy's result machinery cost more than everything else the
+    export does.
     """
     connection = session.connection()
     driver = connection.connection.driver_connection
@@ -346,15 +349,13 @@ def _good_messages(session: Session, cliente_id: int) -> Iterator[tuple[int, Ite
         cursor = driver.cursor()
         cursor.execute(_GOOD_MESSAGES_SQL.format(p="?"), (cliente_id,))
     try:
-        rows = itertools.chain.from_iterable(iter(lambda: cursor.fetchmany(5000), []))
-        for conversa_id, group in itertools.groupby(rows, key=_first):
-            yield conversa_id, ((r[1], r[2]) for r in group if r[1] is not None)
+        rows = itertools.chain.from_iterable(iter(lambda: cursor.fetchmany(_FETCH_ROWS), []))
+        yield from itertools.groupby(rows, key=operator.itemgetter(0))
     finally:
         cursor.close()
 
 
-def _first(row: tuple):
-    return row[0]
+_FETCH_ROWS = 10_000
 
 
 def in_validation(conversa_id: int, fracao: float, semente: str) -> bool:
@@ -364,29 +365,108 @@ def in_validation(conversa_id: int, fracao: float, semente: str) -> bool:
     return zlib.crc32(f"{semente}:{conversa_id}".encode()) % 1_000_000 < fracao * 1_000_000
 
 
-class _TokenCounter:
-    """Token counts of examples; the system prompt (repeated in every example) counted once."""
+class _ExampleLines:
+    """A conversa's rows -> its JSON line and token count, or the reason to skip it.
 
-    def __init__(self, encoding: str, system_prompt: str):
-        self.enc = tk.get_encoding(encoding)
-        self.system = system_prompt.strip()
-        self.system_tokens = len(self.enc.encode_ordinary(self.system)) if self.system else 0
-        self.role_tokens = {r: len(self.enc.encode_ordinary(r)) for r in ("system", "user", "assistant")}
-        self.cache = BoundedCache()
-        if self.system:
-            self.cache.put(self.system, self.system_tokens)
+    The same result as build_example, then count_example_tokens and _json_line on its
+    messages (tests/test_dataset_golden.py compares them on random conversas), in one pass
+    made for the export loop: each distinct message text is stripped, redacted, counted
+    and JSON-encoded once, memoized in a bounded cache (two generations, as BoundedCache),
+    and the system message, the same in every line, is encoded and counted once.
+    """
 
-    def count(self, messages: list[dict]) -> int:
-        """Tokens as count_example_tokens counts them (same formula, memoized per message)."""
-        total = 3
-        enc, cache = self.enc.encode_ordinary, self.cache
-        for m in messages:
-            content = m["content"]
-            n = cache.get(content)
-            if n is None:
-                n = cache.put(content, len(enc(content)))
-            total += 3 + self.role_tokens[m["role"]] + n
-        return total
+    def __init__(self, encoding: str, system_prompt: str, redacoes: Counter, limite: int = 4096):
+        self._encode = tk.get_encoding(encoding).encode_ordinary
+        self.redacoes = redacoes
+        system = system_prompt.strip()
+        self.has_system = bool(system)
+        if system:
+            self.head = ('{"messages":[' + _ENCODER.encode({"role": "system", "content": system}) + ",")
+            self.base_tokens = 3 + 3 + len(self._encode("system")) + len(self._encode(system))
+        else:
+            self.head = '{"messages":['
+            self.base_tokens = 3
+        self._roles: dict[str, tuple[str, int]] = {}
+        self._limite = limite
+        # raw content -> (redacted text, redactions by kind, text as JSON, text tokens)
+        self._young: dict = {}
+        self._old: dict = {}
+        # a merged message's text -> (text as JSON, text tokens)
+        self._merged_young: dict = {}
+        self._merged_old: dict = {}
+
+    def build(self, rows: Iterable[tuple]) -> tuple[str | None, int, str | None]:
+        """(line, tokens, None) or (None, 0, skip reason) for (conversa_id, role, content) rows."""
+        get = self._young.get
+        redacoes = self.redacoes
+        roles: list[str] = []
+        entries: list = []  # per message: its cache entry, or the list of texts merged into it
+        for _, role, conteudo in rows:
+            if role is None:
+                continue
+            entry = get(conteudo)
+            if entry is None:
+                entry = self._entry(conteudo)
+                get = self._young.get
+            if entry[1]:
+                for kind, n in entry[1]:
+                    redacoes[kind] += n
+            if not entry[0]:
+                continue
+            if roles and roles[-1] == role:
+                last = entries[-1]
+                if type(last) is list:
+                    last.append(entry[0])
+                else:
+                    entries[-1] = [last[0], entry[0]]
+            else:
+                roles.append(role)
+                entries.append(entry)
+        if not roles:
+            return None, 0, "sem_mensagens"
+        if "user" not in roles:
+            return None, 0, "sem_mensagem_do_usuario"
+        while roles and roles[-1] != "assistant":
+            roles.pop()
+            entries.pop()
+        if "user" not in roles:
+            return None, 0, "sem_resposta_do_assistente"
+        total = self.base_tokens
+        parts = []
+        for role, entry in zip(roles, entries):
+            prefix, role_tokens = self._roles.get(role) or self._role(role)
+            if type(entry) is list:
+                text_json, n = self._merged("\n".join(entry))
+            else:
+                text_json, n = entry[2], entry[3]
+            parts.append(prefix + text_json + "}")
+            total += role_tokens + n
+        return self.head + ",".join(parts) + "]}", total, None
+
+    def _entry(self, conteudo: str) -> tuple:
+        entry = self._old.get(conteudo)
+        if entry is None:
+            found: Counter = Counter()
+            text = redact_text((conteudo or "").strip(), found)
+            entry = (text, tuple(found.items()), _encode_string(text), len(self._encode(text)))
+        if len(self._young) >= self._limite:
+            self._old, self._young = self._young, {}
+        self._young[conteudo] = entry
+        return entry
+
+    def _merged(self, text: str) -> tuple[str, int]:
+        entry = self._merged_young.get(text) or self._merged_old.get(text)
+        if entry is None:
+            entry = (_encode_string(text), len(self._encode(text)))
+        if len(self._merged_young) >= self._limite:
+            self._merged_old, self._merged_young = self._merged_young, {}
+        self._merged_young[text] = entry
+        return entry
+
+    def _role(self, role: str) -> tuple[str, int]:
+        value = ('{"role":"' + role + '","content":', 3 + len(self._encode(role)))
+        self._roles[role] = value
+        return value
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -415,39 +495,35 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
     report = DatasetReport(train_path=train, modelo_base=modelo, encoding=encoding, limite_tokens=limite,
                            cambio_usd_brl=settings.cambio_usd_brl)
     checkers = {"treino": ExampleChecker(encoding, limite), "validacao": ExampleChecker(encoding, limite)}
-    counter = _TokenCounter(encoding, cliente.system_prompt or "")
+    lines = _ExampleLines(encoding, cliente.system_prompt or "", redacoes := Counter())
     seen = BloomFilter()
-    redaction_cache = BoundedCache()
-    system_json = _ENCODER.encode({"role": "system", "content": (cliente.system_prompt or "").strip()})
     puladas: Counter = Counter()
-    redacoes: Counter = Counter()
+    fracao, semente = settings.dataset_fracao_validacao, settings.dataset_semente_divisao
     tmp_train, tmp_val = train.with_name(train.name + ".tmp"), validation.with_name(validation.name + ".tmp")
     try:
-        with open(tmp_train, "w", encoding="utf-8", newline="\n") as f_train, \
-                open(tmp_val, "w", encoding="utf-8", newline="\n") as f_val:
-            for conversa_id, mensagens in _good_messages(session, cliente.id):
-                messages, motivo = build_example(cliente.system_prompt or "", mensagens, redacoes,
-                                                 redaction_cache)
+        # Binary files: each line is encoded once, for the duplicate check and the file
+        # (the same UTF-8 bytes a text file with newline="\n" would get).
+        with open(tmp_train, "wb") as f_train, open(tmp_val, "wb") as f_val:
+            for conversa_id, rows in _good_rows(session, cliente.id):
+                line, n_tokens, motivo = lines.build(rows)
                 if motivo:
                     puladas[motivo] += 1
                     continue
-                n_tokens = counter.count(messages)
                 if n_tokens > limite:
                     puladas["acima_do_limite_de_tokens"] += 1
                     continue
-                line = _json_line(messages, system_json)
-                if seen.add(line.encode()):
+                data = line.encode()
+                if seen.add(data):
                     puladas["duplicada"] += 1
                     continue
-                parte = "validacao" if in_validation(conversa_id, settings.dataset_fracao_validacao,
-                                                     settings.dataset_semente_divisao) else "treino"
+                parte = "validacao" if in_validation(conversa_id, fracao, semente) else "treino"
                 # Examples are valid by construction (tests run every exported line through
                 # validate_jsonl); what the checker still counts here needs no parsing.
                 checker = checkers[parte]
                 checker.exemplos += 1
-                checker.sem_system += messages[0]["role"] != "system"
+                checker.sem_system += not lines.has_system
                 checker.add_tokens(n_tokens)
-                (f_val if parte == "validacao" else f_train).write(line + "\n")
+                (f_val if parte == "validacao" else f_train).write(data + b"\n")
         os.replace(tmp_train, train)
         if checkers["validacao"].exemplos:
             os.replace(tmp_val, validation)

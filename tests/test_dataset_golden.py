@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 
+from hypothesis import given, settings, strategies as st
 from sqlalchemy import text
 
 from core import demo
@@ -100,3 +101,46 @@ def test_the_export_of_demo_data_is_byte_identical_to_the_reference(engine, sess
         assert report.exemplos > 10 and report.exemplos_validacao > 0
         got[c["slug"]] = _digest(report)
     assert got == EXPECTED
+
+
+# --- the export's one-pass builder equals the plain steps --------------------------------
+
+_TEXTS = ["", "  ", "tem pão?", "Tem sim.", "meu cpf é 529.982.247-25", "fone (11) 98765-4321",
+          "a@b.com", "CEP 01310100", "ok\n", "\u2028 \"x\" \\ 😀", "pedido #48213", "Olá!"]
+
+
+def _plain(system_prompt: str, mensagens: list[tuple[str, str]], encoding: str):
+    from collections import Counter
+
+    from core import tokens as tk
+    from core.dataset import _ENCODER, _json_line, build_example
+
+    counts: Counter = Counter()
+    messages, motivo = build_example(system_prompt, mensagens, counts)
+    if motivo:
+        return None, 0, motivo, counts
+    system_json = _ENCODER.encode({"role": "system", "content": system_prompt.strip()})
+    return (_json_line(messages, system_json), tk.count_example_tokens(messages, encoding), None, counts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(system_prompt=st.sampled_from(["", "  ", "Você é o atendente. \"Seja breve\"."]),
+       conversas=st.lists(st.lists(st.tuples(st.sampled_from(["user", "assistant"]),
+                                              st.one_of(st.sampled_from(_TEXTS), st.text(max_size=12))),
+                                    max_size=7), min_size=1, max_size=6),
+       cache=st.sampled_from([1, 2, 4096]))
+def test_the_one_pass_builder_equals_build_example_count_and_json_line(system_prompt, conversas, cache):
+    from collections import Counter
+
+    from core.dataset import _ExampleLines
+
+    redacoes: Counter = Counter()
+    builder = _ExampleLines("o200k_base", system_prompt, redacoes, limite=cache)
+    expected_counts: Counter = Counter()
+    for mensagens in conversas:
+        rows = [(1, role, texto) for role, texto in mensagens] or [(1, None, None)]
+        line, n, motivo, counts = _plain(system_prompt, mensagens, "o200k_base")
+        expected_counts.update(counts)
+        assert builder.build(iter(rows)) == (line, n, motivo)
+    assert redacoes == expected_counts
+    assert builder.has_system == bool(system_prompt.strip())
