@@ -7,14 +7,17 @@ fine-tuning start are written by the same code as `python -m core export`.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import operator
 import os
+import queue
+import threading
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -338,24 +341,76 @@ def _good_rows(session: Session, cliente_id: int) -> Iterator[tuple[int, Iterato
     Rows are the query's (conversa_id, role, content) tuples, role None for a conversa
     without messages. The driver's own cursor (a server-side one on PostgreSQL) in
     batches: per row, SQLAlchemy's result machinery cost more than everything else the
-    export does.
+    export does. On PostgreSQL the next batch is fetched while this one is worked on.
     """
     connection = session.connection()
     driver = connection.connection.driver_connection
-    if connection.dialect.name == "postgresql":
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
         cursor = driver.cursor(name="curadoria_dataset")
         cursor.execute(_GOOD_MESSAGES_SQL.format(p="%s"), (cliente_id,))
     else:
         cursor = driver.cursor()
         cursor.execute(_GOOD_MESSAGES_SQL.format(p="?"), (cliente_id,))
+
+    def fetch() -> list:
+        return cursor.fetchmany(_FETCH_ROWS)
+
+    batches = _prefetched(fetch) if postgresql else iter(fetch, [])
     try:
-        rows = itertools.chain.from_iterable(iter(lambda: cursor.fetchmany(_FETCH_ROWS), []))
-        yield from itertools.groupby(rows, key=operator.itemgetter(0))
+        yield from itertools.groupby(itertools.chain.from_iterable(batches), key=operator.itemgetter(0))
     finally:
+        if postgresql:
+            batches.close()  # stops and joins the fetching thread before the cursor closes
         cursor.close()
 
 
-_FETCH_ROWS = 10_000
+_FETCH_ROWS = 5_000
+
+
+def _prefetched(fetch: Callable[[], list]) -> Iterator[list]:
+    """The batches `fetch` returns, up to the first empty one, fetched ahead in a thread.
+
+    While the export works on one batch PostgreSQL produces and sends the next (the
+    driver waits on the socket without holding the GIL): the query's time overlaps the
+    export's instead of adding to it. At most one batch waits in the queue, so memory
+    stays flat. The thread alone uses the cursor until it has stopped: when the consumer
+    stops early, the thread is told to stop and joined before the cursor is closed.
+    """
+    batches: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            while not stop.is_set():
+                batch = fetch()
+                if not put(batch) or not batch:
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    thread = threading.Thread(target=run, name="curadoria-dataset-fetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            batch = batches.get()
+            if isinstance(batch, BaseException):
+                raise batch
+            if not batch:
+                return
+            yield batch
+    finally:
+        stop.set()
+        thread.join()
 
 
 def in_validation(conversa_id: int, fracao: float, semente: str) -> bool:
@@ -503,8 +558,9 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
     try:
         # Binary files: each line is encoded once, for the duplicate check and the file
         # (the same UTF-8 bytes a text file with newline="\n" would get).
-        with open(tmp_train, "wb") as f_train, open(tmp_val, "wb") as f_val:
-            for conversa_id, rows in _good_rows(session, cliente.id):
+        with open(tmp_train, "wb") as f_train, open(tmp_val, "wb") as f_val, \
+                contextlib.closing(_good_rows(session, cliente.id)) as conversas:
+            for conversa_id, rows in conversas:
                 line, n_tokens, motivo = lines.build(rows)
                 if motivo:
                     puladas[motivo] += 1

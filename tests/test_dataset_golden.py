@@ -144,3 +144,49 @@ def test_the_one_pass_builder_equals_build_example_count_and_json_line(system_pr
         assert builder.build(iter(rows)) == (line, n, motivo)
     assert redacoes == expected_counts
     assert builder.has_system == bool(system_prompt.strip())
+
+
+# --- fetching ahead ------------------------------------------------------------------------
+
+def test_prefetched_batches_arrive_in_order_and_stop_at_the_first_empty_one():
+    from core.dataset import _prefetched
+
+    source = iter([[1, 2], [3], [], [99]])
+    assert list(_prefetched(lambda: next(source))) == [[1, 2], [3]]
+
+
+def test_a_consumer_that_stops_early_stops_and_joins_the_fetching_thread():
+    import threading
+
+    from core.dataset import _prefetched
+
+    calls = []
+
+    def fetch():
+        calls.append(1)
+        return [len(calls)]
+
+    batches = _prefetched(fetch)
+    assert next(batches) == [1]
+    batches.close()
+    assert not [t for t in threading.enumerate() if t.name == "curadoria-dataset-fetch"]
+    assert len(calls) <= 3  # one batch consumed, at most one queued and one in hand
+
+
+def test_an_error_while_fetching_reaches_the_consumer():
+    import pytest
+
+    from core.dataset import _prefetched
+
+    source = iter([[1]])
+
+    def fetch():
+        try:
+            return next(source)
+        except StopIteration:
+            raise RuntimeError("conexão perdida") from None
+
+    batches = _prefetched(fetch)
+    assert next(batches) == [1]
+    with pytest.raises(RuntimeError, match="conexão perdida"):
+        next(batches)
