@@ -134,13 +134,14 @@ class BloomFilter:
         """Add; True when it (probably) was there already."""
         h = int.from_bytes(hashlib.blake2b(data, digest_size=16).digest(), "little")
         h1, h2 = h & 0xFFFF_FFFF_FFFF_FFFF, (h >> 64) | 1  # double hashing: k indices from two
-        array, seen = self.array, True
+        array, bits, seen = self.array, self.bits, True
         for i in range(self.hashes):
-            bit = (h1 + i * h2) % self.bits
+            bit = (h1 + i * h2) % bits
             byte, mask = bit >> 3, 1 << (bit & 7)
-            if not array[byte] & mask:
+            value = array[byte]
+            if not value & mask:
                 seen = False
-                array[byte] |= mask
+                array[byte] = value | mask
         return seen
 
 
@@ -366,6 +367,7 @@ def _good_rows(session: Session, cliente_id: int) -> Iterator[tuple[int, Iterato
 
 
 _FETCH_ROWS = 5_000
+_WRITE_BUFFER = 1 << 20
 
 
 def _prefetched(fetch: Callable[[], list]) -> Iterator[list]:
@@ -457,8 +459,8 @@ class _ExampleLines:
         roles: list[str] = []
         entries: list = []  # per message: its cache entry, or the list of texts merged into it
         for _, role, conteudo in rows:
-            if role is None:
-                continue
+            # (A conversa without messages gives one row with role and content None: its
+            # entry is the empty text, skipped like a blank message.)
             entry = get(conteudo)
             if entry is None:
                 entry = self._entry(conteudo)
@@ -558,7 +560,8 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
     try:
         # Binary files: each line is encoded once, for the duplicate check and the file
         # (the same UTF-8 bytes a text file with newline="\n" would get).
-        with open(tmp_train, "wb") as f_train, open(tmp_val, "wb") as f_val, \
+        with open(tmp_train, "wb", buffering=_WRITE_BUFFER) as f_train, \
+                open(tmp_val, "wb", buffering=_WRITE_BUFFER) as f_val, \
                 contextlib.closing(_good_rows(session, cliente.id)) as conversas:
             for conversa_id, rows in conversas:
                 line, n_tokens, motivo = lines.build(rows)
