@@ -367,7 +367,6 @@ def _good_rows(session: Session, cliente_id: int) -> Iterator[tuple[int, Iterato
 
 
 _FETCH_ROWS = 5_000
-_WRITE_BUFFER = 1 << 20
 
 
 def _prefetched(fetch: Callable[[], list]) -> Iterator[list]:
@@ -562,8 +561,7 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
     try:
         # Binary files: each line is encoded once, for the duplicate check and the file
         # (the same UTF-8 bytes a text file with newline="\n" would get).
-        with open(tmp_train, "wb", buffering=_WRITE_BUFFER) as f_train, \
-                open(tmp_val, "wb", buffering=_WRITE_BUFFER) as f_val, \
+        with open(tmp_train, "wb") as f_train, open(tmp_val, "wb") as f_val, \
                 contextlib.closing(_good_rows(session, cliente.id)) as conversas:
             for conversa_id, rows in conversas:
                 line, n_tokens, motivo = lines.build(rows)
