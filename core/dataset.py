@@ -553,9 +553,10 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
     report = DatasetReport(train_path=train, modelo_base=modelo, encoding=encoding, limite_tokens=limite,
                            cambio_usd_brl=settings.cambio_usd_brl)
     checkers = {"treino": ExampleChecker(encoding, limite), "validacao": ExampleChecker(encoding, limite)}
-    lines = _ExampleLines(encoding, cliente.system_prompt or "", redacoes := Counter())
-    seen = BloomFilter()
     puladas: Counter = Counter()
+    redacoes: Counter = Counter()
+    lines = _ExampleLines(encoding, cliente.system_prompt or "", redacoes)
+    seen = BloomFilter()
     fracao, semente = settings.dataset_fracao_validacao, settings.dataset_semente_divisao
     tmp_train, tmp_val = train.with_name(train.name + ".tmp"), validation.with_name(validation.name + ".tmp")
     try:
