@@ -170,10 +170,11 @@ def redact_text(text: str, counts: Counter | None = None) -> str:
 
     The rules run one after the other over the whole text (a later rule sees the
     placeholders of an earlier one). A rule is skipped only when it cannot match: the
-    text lacks the digits, the run of digits or a character every match holds.
-    Replacing never adds a digit nor any of the characters `needs` lists, so the digit
-    figures of the original text bound every later step (tests/test_redaction_golden.py
-    checks the result against running every rule).
+    text lacks the digits, the run of digits or a character every match holds. The
+    character checks look at the text as it is at that rule; the digit figures are taken
+    once, from the original, which bounds every later step because a replacement never
+    adds a digit nor joins two runs of digits (tests/test_redaction_golden.py checks the
+    result against running every rule).
     """
     if "@" not in text and _DIGITS3.search(text) is None and _HEX8.search(text) is None:
         return text
