@@ -7,13 +7,17 @@ fine-tuning start are written by the same code as `python -m core export`.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
+import operator
 import os
+import queue
+import threading
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -130,13 +134,14 @@ class BloomFilter:
         """Add; True when it (probably) was there already."""
         h = int.from_bytes(hashlib.blake2b(data, digest_size=16).digest(), "little")
         h1, h2 = h & 0xFFFF_FFFF_FFFF_FFFF, (h >> 64) | 1  # double hashing: k indices from two
-        array, seen = self.array, True
+        array, bits, seen = self.array, self.bits, True
         for i in range(self.hashes):
-            bit = (h1 + i * h2) % self.bits
+            bit = (h1 + i * h2) % bits
             byte, mask = bit >> 3, 1 << (bit & 7)
-            if not array[byte] & mask:
+            value = array[byte]
+            if not value & mask:
                 seen = False
-                array[byte] |= mask
+                array[byte] = value | mask
         return seen
 
 
@@ -331,30 +336,82 @@ _GOOD_MESSAGES_SQL = (
 )
 
 
-def _good_messages(session: Session, cliente_id: int) -> Iterator[tuple[int, Iterator]]:
-    """(conversa_id, iterator of (role, content)) per good conversa, streamed from the database.
+def _good_rows(session: Session, cliente_id: int) -> Iterator[tuple[int, Iterator[tuple]]]:
+    """(conversa_id, its rows) per good conversa, streamed from the database.
 
-    The driver's own cursor (a server-side one on PostgreSQL) in batches: per row,
-    SQLAlchemy's result machinery cost more than everything else the export does.
+    Rows are the query's (conversa_id, role, content) tuples, role None for a conversa
+    without messages. The driver's own cursor (a server-side one on PostgreSQL) in
+    batches: per row, SQLAlchemy's result machinery cost more than everything else the
+    export does. On PostgreSQL the next batch is fetched while this one is worked on.
     """
     connection = session.connection()
     driver = connection.connection.driver_connection
-    if connection.dialect.name == "postgresql":
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
         cursor = driver.cursor(name="curadoria_dataset")
         cursor.execute(_GOOD_MESSAGES_SQL.format(p="%s"), (cliente_id,))
     else:
         cursor = driver.cursor()
         cursor.execute(_GOOD_MESSAGES_SQL.format(p="?"), (cliente_id,))
+
+    def fetch() -> list:
+        return cursor.fetchmany(_FETCH_ROWS)
+
+    batches = _prefetched(fetch) if postgresql else iter(fetch, [])
     try:
-        rows = itertools.chain.from_iterable(iter(lambda: cursor.fetchmany(5000), []))
-        for conversa_id, group in itertools.groupby(rows, key=_first):
-            yield conversa_id, ((r[1], r[2]) for r in group if r[1] is not None)
+        yield from itertools.groupby(itertools.chain.from_iterable(batches), key=operator.itemgetter(0))
     finally:
+        if postgresql:
+            batches.close()  # stops and joins the fetching thread before the cursor closes
         cursor.close()
 
 
-def _first(row: tuple):
-    return row[0]
+_FETCH_ROWS = 5_000
+
+
+def _prefetched(fetch: Callable[[], list]) -> Iterator[list]:
+    """The batches `fetch` returns, up to the first empty one, fetched ahead in a thread.
+
+    While the export works on one batch PostgreSQL produces and sends the next (the
+    driver waits on the socket without holding the GIL): the query's time overlaps the
+    export's instead of adding to it. At most one batch waits in the queue, so memory
+    stays flat. The thread alone uses the cursor until it has stopped: when the consumer
+    stops early, the thread is told to stop and joined before the cursor is closed.
+    """
+    batches: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            while not stop.is_set():
+                batch = fetch()
+                if not put(batch) or not batch:
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    thread = threading.Thread(target=run, name="curadoria-dataset-fetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            batch = batches.get()
+            if isinstance(batch, BaseException):
+                raise batch
+            if not batch:
+                return
+            yield batch
+    finally:
+        stop.set()
+        thread.join()
 
 
 def in_validation(conversa_id: int, fracao: float, semente: str) -> bool:
@@ -364,29 +421,110 @@ def in_validation(conversa_id: int, fracao: float, semente: str) -> bool:
     return zlib.crc32(f"{semente}:{conversa_id}".encode()) % 1_000_000 < fracao * 1_000_000
 
 
-class _TokenCounter:
-    """Token counts of examples; the system prompt (repeated in every example) counted once."""
+class _ExampleLines:
+    """A conversa's rows -> its JSON line and token count, or the reason to skip it.
 
-    def __init__(self, encoding: str, system_prompt: str):
-        self.enc = tk.get_encoding(encoding)
-        self.system = system_prompt.strip()
-        self.system_tokens = len(self.enc.encode_ordinary(self.system)) if self.system else 0
-        self.role_tokens = {r: len(self.enc.encode_ordinary(r)) for r in ("system", "user", "assistant")}
-        self.cache = BoundedCache()
-        if self.system:
-            self.cache.put(self.system, self.system_tokens)
+    The same result as build_example, then count_example_tokens and _json_line on its
+    messages (tests/test_dataset_golden.py compares them on random conversas), in one pass
+    made for the export loop: each distinct message text is stripped, redacted, counted
+    and JSON-encoded once, memoized in a bounded cache (two generations, as BoundedCache),
+    and the system message, the same in every line, is encoded and counted once.
+    """
 
-    def count(self, messages: list[dict]) -> int:
-        """Tokens as count_example_tokens counts them (same formula, memoized per message)."""
-        total = 3
-        enc, cache = self.enc.encode_ordinary, self.cache
-        for m in messages:
-            content = m["content"]
-            n = cache.get(content)
-            if n is None:
-                n = cache.put(content, len(enc(content)))
-            total += 3 + self.role_tokens[m["role"]] + n
-        return total
+    def __init__(self, encoding: str, system_prompt: str, redacoes: Counter, limite: int = 4096):
+        self._encode = tk.get_encoding(encoding).encode_ordinary
+        self.redacoes = redacoes
+        system = system_prompt.strip()
+        self.has_system = bool(system)
+        if system:
+            self.head = ('{"messages":[' + _ENCODER.encode({"role": "system", "content": system}) + ",")
+            self.base_tokens = 3 + 3 + len(self._encode("system")) + len(self._encode(system))
+        else:
+            self.head = '{"messages":['
+            self.base_tokens = 3
+        self._roles: dict[str, tuple[str, int]] = {}
+        self._found: Counter = Counter()
+        self._limite = limite
+        # raw content -> (redacted text, redactions by kind, text as JSON, text tokens)
+        self._young: dict = {}
+        self._old: dict = {}
+        # a merged message's text -> (text as JSON, text tokens)
+        self._merged_young: dict = {}
+        self._merged_old: dict = {}
+
+    def build(self, rows: Iterable[tuple]) -> tuple[str | None, int, str | None]:
+        """(line, tokens, None) or (None, 0, skip reason) for (conversa_id, role, content) rows."""
+        get = self._young.get
+        redacoes = self.redacoes
+        roles: list[str] = []
+        entries: list = []  # per message: its cache entry, or the list of texts merged into it
+        for _, role, conteudo in rows:
+            # (A conversa without messages gives one row with role and content None: its
+            # entry is the empty text, skipped like a blank message.)
+            entry = get(conteudo)
+            if entry is None:
+                entry = self._entry(conteudo)
+                get = self._young.get
+            if entry[1]:
+                for kind, n in entry[1]:
+                    redacoes[kind] += n
+            if not entry[0]:
+                continue
+            if roles and roles[-1] == role:
+                last = entries[-1]
+                if type(last) is list:
+                    last.append(entry[0])
+                else:
+                    entries[-1] = [last[0], entry[0]]
+            else:
+                roles.append(role)
+                entries.append(entry)
+        if not roles:
+            return None, 0, "sem_mensagens"
+        if "user" not in roles:
+            return None, 0, "sem_mensagem_do_usuario"
+        while roles and roles[-1] != "assistant":
+            roles.pop()
+            entries.pop()
+        if "user" not in roles:
+            return None, 0, "sem_resposta_do_assistente"
+        total = self.base_tokens
+        parts = []
+        for role, entry in zip(roles, entries):
+            prefix, role_tokens = self._roles.get(role) or self._role(role)
+            if type(entry) is list:
+                text_json, n = self._merged("\n".join(entry))
+            else:
+                text_json, n = entry[2], entry[3]
+            parts.append(prefix + text_json + "}")
+            total += role_tokens + n
+        return self.head + ",".join(parts) + "]}", total, None
+
+    def _entry(self, conteudo: str) -> tuple:
+        entry = self._old.get(conteudo)
+        if entry is None:
+            found = self._found  # one Counter reused: creating one per message costs ~1 µs
+            found.clear()
+            text = redact_text((conteudo or "").strip(), found)
+            entry = (text, tuple(found.items()), _encode_string(text), len(self._encode(text)))
+        if len(self._young) >= self._limite:
+            self._old, self._young = self._young, {}
+        self._young[conteudo] = entry
+        return entry
+
+    def _merged(self, text: str) -> tuple[str, int]:
+        entry = self._merged_young.get(text) or self._merged_old.get(text)
+        if entry is None:
+            entry = (_encode_string(text), len(self._encode(text)))
+        if len(self._merged_young) >= self._limite:
+            self._merged_old, self._merged_young = self._merged_young, {}
+        self._merged_young[text] = entry
+        return entry
+
+    def _role(self, role: str) -> tuple[str, int]:
+        value = ('{"role":"' + role + '","content":', 3 + len(self._encode(role)))
+        self._roles[role] = value
+        return value
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -415,39 +553,37 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
     report = DatasetReport(train_path=train, modelo_base=modelo, encoding=encoding, limite_tokens=limite,
                            cambio_usd_brl=settings.cambio_usd_brl)
     checkers = {"treino": ExampleChecker(encoding, limite), "validacao": ExampleChecker(encoding, limite)}
-    counter = _TokenCounter(encoding, cliente.system_prompt or "")
-    seen = BloomFilter()
-    redaction_cache = BoundedCache()
-    system_json = _ENCODER.encode({"role": "system", "content": (cliente.system_prompt or "").strip()})
     puladas: Counter = Counter()
     redacoes: Counter = Counter()
+    lines = _ExampleLines(encoding, cliente.system_prompt or "", redacoes)
+    seen = BloomFilter()
+    fracao, semente = settings.dataset_fracao_validacao, settings.dataset_semente_divisao
     tmp_train, tmp_val = train.with_name(train.name + ".tmp"), validation.with_name(validation.name + ".tmp")
     try:
-        with open(tmp_train, "w", encoding="utf-8", newline="\n") as f_train, \
-                open(tmp_val, "w", encoding="utf-8", newline="\n") as f_val:
-            for conversa_id, mensagens in _good_messages(session, cliente.id):
-                messages, motivo = build_example(cliente.system_prompt or "", mensagens, redacoes,
-                                                 redaction_cache)
+        # Binary files: each line is encoded once, for the duplicate check and the file
+        # (the same UTF-8 bytes a text file with newline="\n" would get).
+        with open(tmp_train, "wb") as f_train, open(tmp_val, "wb") as f_val, \
+                contextlib.closing(_good_rows(session, cliente.id)) as conversas:
+            for conversa_id, rows in conversas:
+                line, n_tokens, motivo = lines.build(rows)
                 if motivo:
                     puladas[motivo] += 1
                     continue
-                n_tokens = counter.count(messages)
                 if n_tokens > limite:
                     puladas["acima_do_limite_de_tokens"] += 1
                     continue
-                line = _json_line(messages, system_json)
-                if seen.add(line.encode()):
+                data = line.encode()
+                if seen.add(data):
                     puladas["duplicada"] += 1
                     continue
-                parte = "validacao" if in_validation(conversa_id, settings.dataset_fracao_validacao,
-                                                     settings.dataset_semente_divisao) else "treino"
+                parte = "validacao" if in_validation(conversa_id, fracao, semente) else "treino"
                 # Examples are valid by construction (tests run every exported line through
                 # validate_jsonl); what the checker still counts here needs no parsing.
                 checker = checkers[parte]
                 checker.exemplos += 1
-                checker.sem_system += messages[0]["role"] != "system"
+                checker.sem_system += not lines.has_system
                 checker.add_tokens(n_tokens)
-                (f_val if parte == "validacao" else f_train).write(line + "\n")
+                (f_val if parte == "validacao" else f_train).write(data + b"\n")
         os.replace(tmp_train, train)
         if checkers["validacao"].exemplos:
             os.replace(tmp_val, validation)

@@ -25,7 +25,10 @@ PLACEHOLDERS = {
 
 # Anything that could hold personal data contains three digits in a row, an @ or (a Pix
 # key) eight hex characters; most chat lines do not, and skipping them keeps export fast.
-_GATE = re.compile(r"\d{3}|@|[0-9a-fA-F]{8}")
+# (Three checks, not one regex with three branches: sre tries every branch at every
+# position, which made that one scan cost about as much as the rest of the redaction.)
+_DIGITS3 = re.compile(r"\d{3}")
+_HEX8 = re.compile(r"[0-9a-fA-F]{8}")
 _NON_DIGIT = re.compile(r"\D")
 _D = r"(?<![\w])"  # not glued to a preceding letter/digit
 _E = r"(?![\w])"   # nor to a following one
@@ -112,63 +115,85 @@ class _Rule:
     kind: str
     pattern: re.Pattern
     accept: Callable[[re.Match], bool]
-    # The longest run of digits a match needs: rules that cannot match are not run at all
-    # (each regex scan costs microseconds, times 700k messages in a large export).
-    min_run: int = 0
+    # Cheap necessary conditions: rules that cannot match are not run at all (each regex
+    # scan costs microseconds, times 700k messages in a large export).
+    min_run: int = 0  # the longest run of digits a match needs
+    min_digits: int = 0  # the digits a match holds at least
+    needs: str = ""  # a match holds at least one of these characters
+    needs_pattern: re.Pattern | None = None  # ... or something this finds
+    # Replaced by a plain string substitution (no Python call per match): always accepted,
+    # and the placeholder is the whole replacement.
+    plain: bool = False
 
 
 _HEX = "[0-9a-fA-F]"
 # Order matters: the longer, more specific shapes go first so that a CNPJ is not taken
 # for a CPF plus change, a card for a phone, and so on.
 _RULES = [
-    _Rule("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), _always),
+    _Rule("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), _always, needs="@", plain=True),
     _Rule("chave_pix", re.compile(
-        rf"{_D}{_HEX}{{8}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{12}}{_E}"), _always),
+        rf"{_D}{_HEX}{{8}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{12}}{_E}"), _always,
+        needs_pattern=_HEX8, plain=True),
     # Grouped card numbers (4-4-4-4, 4-6-5 Amex): redacted whatever Luhn says.
     _Rule("cartao", re.compile(
         rf"{_D}(?:\d{{4}}(?:[ .-]\d{{4}}){{3}}(?:[ .-]?\d{{1,3}})?|\d{{4}}[ .-]\d{{6}}[ .-]\d{{4,5}}){_E}"),
-        _always, 4),
+        _always, 4, 14, " .-", plain=True),
     _Rule("cnpj", re.compile(rf"{_D}\d{{2}}[.\s]?\d{{3}}[.\s]?\d{{3}}\s?/\s?\d{{4}}[-.\s]?\d{{2}}{_E}"),
-          _always, 4),
-    _Rule("cnpj", re.compile(rf"{_D}\d{{2}}\.\d{{3}}\.\d{{3}}[-.\s]?\d{{4}}[-.\s]?\d{{2}}{_E}"), _always, 4),
-    _Rule("cnpj", re.compile(rf"{_D}\d{{14}}{_E}"), _bare_cnpj, 14),
-    _Rule("cpf", re.compile(rf"{_D}\d{{3}}[.\s]\d{{3}}[.\s]\d{{3}}\s?[-./\s]\s?\d{{2}}{_E}"), _always, 3),
-    _Rule("cpf", re.compile(rf"{_D}\d{{3}}\.?\d{{3}}\.?\d{{3}}-\d{{2}}{_E}"), _always, 3),
-    _Rule("cpf", re.compile(rf"{_D}\d{{11}}{_E}"), _bare_cpf, 11),
-    _Rule("cartao", re.compile(rf"{_D}\d{{13,19}}{_E}"), _card, 13),
-    _Rule("cep", re.compile(rf"{_D}\d{{2}}\.?\d{{3}}-\d{{3}}{_E}"), _always, 3),
-    _Rule("cep", re.compile(r"(?<=[cC][eE][pP])[^\d\n]{0,12}\d{8}(?!\d)"), _always, 8),
+          _always, 4, 14, "/", plain=True),
+    _Rule("cnpj", re.compile(rf"{_D}\d{{2}}\.\d{{3}}\.\d{{3}}[-.\s]?\d{{4}}[-.\s]?\d{{2}}{_E}"),
+          _always, 4, 14, ".", plain=True),
+    _Rule("cnpj", re.compile(rf"{_D}\d{{14}}{_E}"), _bare_cnpj, 14, 14),
+    _Rule("cpf", re.compile(rf"{_D}\d{{3}}[.\s]\d{{3}}[.\s]\d{{3}}\s?[-./\s]\s?\d{{2}}{_E}"), _always, 3, 11,
+          plain=True),
+    _Rule("cpf", re.compile(rf"{_D}\d{{3}}\.?\d{{3}}\.?\d{{3}}-\d{{2}}{_E}"), _always, 3, 11, "-", plain=True),
+    _Rule("cpf", re.compile(rf"{_D}\d{{11}}{_E}"), _bare_cpf, 11, 11),
+    _Rule("cartao", re.compile(rf"{_D}\d{{13,19}}{_E}"), _card, 13, 13),
+    _Rule("cep", re.compile(rf"{_D}\d{{2}}\.?\d{{3}}-\d{{3}}{_E}"), _always, 3, 8, "-", plain=True),
+    _Rule("cep", re.compile(r"(?<=[cC][eE][pP])[^\d\n]{0,12}\d{8}(?!\d)"), _always, 8, 8,
+          needs_pattern=re.compile("[cC][eE][pP]")),
     _Rule("telefone", re.compile(
         rf"(?:\+\s?55[\s.-]?|{_D}(?:55[\s.-]?|0)?)(?:\(\s*0?\d{{2}}\s*\)\s?|\d{{2}}[\s.-]?)?"
-        rf"9?\s?\d{{4}}[\s.-]?\d{{4}}{_E}"), _phone, 4),
-    _Rule("telefone", re.compile(rf"{_D}9?\d{{4}}-\d{{4}}{_E}"), _always, 4),
+        rf"9?\s?\d{{4}}[\s.-]?\d{{4}}{_E}"), _phone, 4, 8),
+    _Rule("telefone", re.compile(rf"{_D}9?\d{{4}}-\d{{4}}{_E}"), _always, 4, 8, "-", plain=True),
 ]
 
 
-# One scan that tells whether any rule could apply at all (most messages with digits hold
-# only prices, dates or order numbers).
-_ANY = re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in _RULES))
-
-
 _DIGIT_RUN = re.compile(r"\d+")
-_HEX8 = re.compile(r"[0-9a-fA-F]{8}")
+# Every rule on numbers needs 8 digits or more; a text with fewer (an order number, a
+# price, a date) is only checked for the e-mail and Pix rules.
+_FEW_DIGITS = min(rule.min_digits for rule in _RULES if rule.min_digits)
+_FEW_DIGIT_RULES = [rule for rule in _RULES if rule.min_digits < _FEW_DIGITS]
 
 
 def redact_text(text: str, counts: Counter | None = None) -> str:
-    """The text with personal data replaced by typed placeholders; counts by kind added."""
-    if not _GATE.search(text):
+    """The text with personal data replaced by typed placeholders; counts by kind added.
+
+    The rules run one after the other over the whole text (a later rule sees the
+    placeholders of an earlier one). A rule is skipped only when it cannot match: the
+    text lacks the digits, the run of digits or a character every match holds. The
+    character checks look at the text as it is at that rule; the digit figures are taken
+    once, from the original, which bounds every later step because a replacement never
+    adds a digit nor joins two runs of digits (tests/test_redaction_golden.py checks the
+    result against running every rule).
+    """
+    if "@" not in text and _DIGITS3.search(text) is None and _HEX8.search(text) is None:
         return text
-    longest = max(map(len, _DIGIT_RUN.findall(text)), default=0)
-    for rule in _RULES:
-        if rule.kind == "email":
-            if "@" not in text:
-                continue
-        elif rule.kind == "chave_pix":
-            if not _HEX8.search(text):
-                continue
-        elif longest < rule.min_run:
+    runs = _DIGIT_RUN.findall(text)
+    longest = max(map(len, runs), default=0)
+    digits = sum(map(len, runs))
+    for rule in _RULES if digits >= _FEW_DIGITS else _FEW_DIGIT_RULES:
+        if longest < rule.min_run or digits < rule.min_digits:
             continue
-        text = rule.pattern.sub(_replacer(rule, counts), text)
+        if rule.needs and not any(c in text for c in rule.needs):
+            continue
+        if rule.needs_pattern is not None and not rule.needs_pattern.search(text):
+            continue
+        if rule.plain:
+            text, n = rule.pattern.subn(PLACEHOLDERS[rule.kind], text)
+            if n and counts is not None:
+                counts[rule.kind] += n
+        else:
+            text = rule.pattern.sub(_replacer(rule, counts), text)
     return text
 
 
