@@ -81,8 +81,10 @@ alvo = info.alvo_rollback or f"{info.modelo_base} (modelo base)"
 c1, c2 = st.columns(2)
 c1.button(f"Voltar para {alvo}", icon=":material/undo:", disabled=not info.pode_reverter,
           on_click=reverter, args=(False,), key="btn_rollback")
-c2.button("Voltar ao modelo base", icon=":material/restart_alt:",
-          disabled=not info.pode_reverter, on_click=reverter, args=(True,), key="btn_rollback_base")
+if info.alvo_rollback:  # when the previous model is the base one, the button above does it
+    c2.button("Voltar ao modelo base", icon=":material/restart_alt:",
+              disabled=not info.pode_reverter, on_click=reverter, args=(True,),
+              key="btn_rollback_base")
 
 st.subheader("Histórico de modelos")
 if not info.historico:

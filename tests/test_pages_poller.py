@@ -35,6 +35,7 @@ def test_clientes_page_shows_the_model_and_rolls_back_to_the_previous_one(engine
     text = _texts(at)
     assert "ft:modelo-2" in text and "Poller visto por último" in text
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 2
+    assert at.button(key="btn_rollback_base").label == "Voltar ao modelo base"
 
     at.button(key="btn_rollback").click()
     at.run()
@@ -45,6 +46,20 @@ def test_clientes_page_shows_the_model_and_rolls_back_to_the_previous_one(engine
     assert motivos == ["fine_tuning", "fine_tuning", "rollback"]
     assert any("ft:modelo-1" in s.value for s in at.success)
     assert "ana" in [str(v) for v in at.dataframe[0].value["Por"]]
+
+
+def test_one_rollback_button_when_the_previous_model_is_the_base_model(engine):
+    cliente_id = make_cliente(engine, "padaria")
+    _apply(engine, cliente_id, "ft:modelo-1")
+    at = logged_in_dashboard(engine, page="pages/clientes.py")
+    assert not at.exception
+    labels = [b.label for b in at.button]
+    assert any(label.startswith("Voltar para") and "(modelo base)" in label for label in labels)
+    assert "Voltar ao modelo base" not in labels  # the same action twice would confuse
+    at.button(key="btn_rollback").click()
+    at.run()
+    with session_scope(engine) as session:
+        assert session.get(Cliente, cliente_id).modelo_ativo is None
 
 
 def test_clientes_page_warns_when_the_poller_never_ran(engine):
