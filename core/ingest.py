@@ -177,15 +177,13 @@ def _connect(source: RedisSource) -> redis.Redis:
 
 # --- parsing what the bot wrote ---------------------------------------------------------
 
-@dataclass(slots=True)
-class Message:
-    key: str  # without the source's prefix: the bot's own key name
-    whatsapp: str
-    role: str
-    content: str
-    ts: int
-    modelo: str | None
-    when: dt.datetime  # ts as naive UTC
+# One valid message is a plain tuple, not an object: a million of them cross from the
+# reader process to the writer, and pickling tuples is ~7x cheaper than pickling
+# dataclass instances (measured: 0.06 s against 0.43 s per 50,000 to unpickle).
+# (role, content, sent at as naive UTC, key without the source's prefix,
+#  model: the payload's, else the one in use then for an assistant, else None, timestamp ms)
+Message = tuple[str, str, dt.datetime, str, str | None, int]
+ROLE, CONTENT, WHEN, KEY, MODELO, TS = range(6)
 
 
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -280,7 +278,7 @@ T = TypeVar("T")
 
 
 def split_by_inactivity(items: Sequence[T], gap_ms: int,
-                        timestamp: Callable[[T], int] = lambda m: m.ts) -> list[list[T]]:
+                        timestamp: Callable[[T], int] = lambda m: m[TS]) -> list[list[T]]:
     """Items sorted by time (stable) and cut wherever two neighbours are more than gap_ms apart."""
     ordered = sorted(items, key=timestamp)
     groups: list[list[T]] = []
@@ -308,15 +306,16 @@ class ModelTimeline:
         self.base = cliente.modelo_base
         self.atual = cliente.modelo_ativo or cliente.modelo_base
         self.instants = [to_epoch_ms(c.created_at) for c in changes]
-        self.changes = changes
+        # Plain pairs (anterior, novo), so that a reader process can own a copy.
+        self.changes = [(c.modelo_anterior, c.modelo_novo) for c in changes]
 
     def at(self, ts_ms: int) -> str:
         if not self.changes:
             return self.atual
         index = bisect.bisect_right(self.instants, ts_ms)
         if index == 0:
-            return self.changes[0].modelo_anterior or self.base
-        return self.changes[index - 1].modelo_novo or self.base
+            return self.changes[0][0] or self.base
+        return self.changes[index - 1][1] or self.base
 
 
 # --- one run ----------------------------------------------------------------------------
@@ -407,6 +406,8 @@ class _ReaderState:
     lote: int
     max_chars: int
     now_ms: int
+    gap_ms: int
+    models: ModelTimeline
     seen: set[bytes] = field(default_factory=set)
     numbers: dict[str, str] = field(default_factory=dict)
 
@@ -427,7 +428,7 @@ def _walk(run: _Run) -> None:
         position = _resume_position(run, first_key, length)
         _save_start(run, position, first_key)
         state = _ReaderState(run.source, run.settings.ingest_lote,
-                             run.settings.ingest_max_caracteres, run.now_ms)
+                             run.settings.ingest_max_caracteres, run.now_ms, run.gap_ms, run.models)
         if length - position >= PROCESS_THRESHOLD:
             _consume_from_process(run, state, list_key, position, length)
         else:
@@ -517,9 +518,13 @@ def _save_start(run: _Run, position: int, first_key: str | None) -> None:
             posicao_inicial=position, posicao_final=position, primeira_chave=first_key))
 
 
+# A number's messages of one batch, split by inactivity: [(messages, model of the conversa)].
+Groups = list[tuple[list[Message], str]]
+
+
 @dataclass
 class _Batch:
-    messages: list[Message]
+    numbers: list[tuple[str, Groups]]  # (normalized number, its groups in time order)
     rejected: list[Rejected]
     position: int  # list index after this batch
     lidas: int = 0
@@ -528,7 +533,8 @@ class _Batch:
 
 
 def _read_batch(client: redis.Redis, state: _ReaderState, raw_keys: list[bytes], position: int) -> _Batch:
-    """Validate the keys, MGET the payloads in one pipelined round trip, parse them."""
+    """Validate the keys, MGET the payloads in one pipelined round trip, parse them, and
+    split each number's messages into groups by inactivity (no database needed for that)."""
     batch = _Batch([], [], position, lidas=len(raw_keys))
     rejected, seen = batch.rejected, state.seen
     wanted: list[tuple[bytes, str, str]] = []
@@ -546,8 +552,8 @@ def _read_batch(client: redis.Redis, state: _ReaderState, raw_keys: list[bytes],
     for start in range(0, len(wanted), MGET_BATCH):
         pipe.mget([w[0] for w in wanted[start:start + MGET_BATCH]])
     values = [v for reply in pipe.execute() for v in reply]
-    messages = batch.messages
-    max_chars, now_ms = state.max_chars, state.now_ms
+    by_number: dict[str, list[tuple[Message, str | None]]] = defaultdict(list)
+    max_chars, now_ms, model_at = state.max_chars, state.now_ms, state.models.at
     for (_raw, key, whatsapp), value in zip(wanted, values):
         if value is None:
             batch.expiradas += 1  # listed, but its 60 days are over
@@ -557,8 +563,30 @@ def _read_batch(client: redis.Redis, state: _ReaderState, raw_keys: list[bytes],
             rejected.append(Rejected(key, parsed, excerpt(value)))
             continue
         role, content, ts, model = parsed
-        messages.append(Message(key, whatsapp, role, content, ts, model, _naive_utc(ts)))
+        modelo = model or (model_at(ts) if role == "assistant" else None)
+        by_number[whatsapp].append(((role, content, _naive_utc(ts), key, modelo, ts), model))
+    for whatsapp, items in by_number.items():
+        items.sort(key=_time_then_key)
+        groups = split_by_inactivity(items, state.gap_ms, timestamp=_item_ts)
+        batch.numbers.append((whatsapp, [([m for m, _ in group], _group_model(state.models, group))
+                                         for group in groups]))
     return batch
+
+
+def _time_then_key(item: tuple[Message, str | None]) -> tuple[int, str]:
+    return item[0][TS], item[0][KEY]
+
+
+def _item_ts(item: tuple[Message, str | None]) -> int:
+    return item[0][TS]
+
+
+def _group_model(models: ModelTimeline, group: list[tuple[Message, str | None]]) -> str:
+    """The conversa's model: the first one an answer names, else the one in use at its start."""
+    for message, model in group:
+        if model and message[ROLE] == "assistant":
+            return model
+    return models.at(group[0][0][TS])
 
 
 def _count_read(summary: IngestSummary, batch: _Batch) -> None:
@@ -571,15 +599,16 @@ def _count_read(summary: IngestSummary, batch: _Batch) -> None:
 
 # --- writing one chunk ------------------------------------------------------------------
 
-@dataclass
+@dataclass(slots=True)
 class _NewConversa:
     whatsapp: str
     messages: list[Message]
+    modelo_usado: str
     id: int | None = None
     created: bool = False  # inserted by this run (not found already there)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Extension:
     conversa_id: int
     ultima_ms: int
@@ -590,7 +619,7 @@ def _write_chunk(run: _Run, batch: _Batch) -> None:
     """Write one batch in one transaction, with the cursor, under the per-cliente lock."""
     with run.engine.begin() as conn:
         _lock_cliente(conn, run)
-        new, extensions = _plan(conn, run, batch.messages)
+        new, extensions = _plan(conn, run, batch.numbers)
         _insert_conversas(conn, run, new)
         rows = _message_rows(run, new, extensions)
         inserted = _insert_mensagens(conn, rows)
@@ -610,24 +639,22 @@ def _lock_cliente(conn: Connection, run: _Run) -> None:
                      .values(posicao_final=Importacao.posicao_final))
 
 
-def _plan(conn: Connection, run: _Run, messages: list[Message]) -> tuple[list[_NewConversa], list[_Extension]]:
-    """Split each number's messages; the first group extends the number's open conversa."""
-    by_number: dict[str, list[Message]] = defaultdict(list)
-    for message in messages:
-        by_number[message.whatsapp].append(message)
-    latest = _latest_conversas(conn, run.cliente_id, list(by_number))
+def _plan(conn: Connection, run: _Run, numbers: list[tuple[str, Groups]]
+          ) -> tuple[list[_NewConversa], list[_Extension]]:
+    """The reader split each number's messages; the first group extends the number's open conversa."""
+    latest = _latest_conversas(conn, run.cliente_id, [whatsapp for whatsapp, _ in numbers])
     new: list[_NewConversa] = []
     extensions: list[_Extension] = []
-    for whatsapp, items in by_number.items():
-        items.sort(key=lambda m: (m.ts, m.key))
-        groups = split_by_inactivity(items, run.gap_ms)
+    for whatsapp, groups in numbers:
+        first = 0
         previous = latest.get(whatsapp)
         if previous is not None:
             conversa_id, inicio_ms, ultima_ms = previous
-            if inicio_ms <= groups[0][0].ts <= ultima_ms + run.gap_ms:
-                extensions.append(_Extension(conversa_id, ultima_ms, groups.pop(0)))
-        new.extend(_NewConversa(whatsapp, group) for group in groups)
-    new.sort(key=lambda c: (c.whatsapp, c.messages[0].ts))  # one insert order for every run
+            if inicio_ms <= groups[0][0][0][TS] <= ultima_ms + run.gap_ms:
+                extensions.append(_Extension(conversa_id, ultima_ms, groups[0][0]))
+                first = 1
+        new.extend(_NewConversa(whatsapp, messages, modelo) for messages, modelo in groups[first:])
+    new.sort(key=lambda c: (c.whatsapp, c.messages[0][TS]))  # one insert order for every run
     return new, extensions
 
 
@@ -669,13 +696,6 @@ def _local_day(run: _Run, ts_ms: int) -> dt.date:
     return day
 
 
-def _conversa_model(run: _Run, messages: list[Message]) -> str:
-    for message in messages:
-        if message.role == "assistant" and message.modelo:
-            return message.modelo
-    return run.models.at(messages[0].ts)
-
-
 def _insert_conversas(conn: Connection, run: _Run, new: list[_NewConversa]) -> None:
     """Insert the new conversas (skipping any that exist) and learn every id."""
     if not new:
@@ -683,12 +703,11 @@ def _insert_conversas(conn: Connection, run: _Run, new: list[_NewConversa]) -> N
     rows = []
     for conversa in new:
         first, last = conversa.messages[0], conversa.messages[-1]
-        inicio = first.when
         rows.append({
-            "cliente_id": run.cliente_id, "whatsapp": conversa.whatsapp, "iniciada_em": inicio,
-            "ultima_mensagem_em": last.when, "dia": _local_day(run, first.ts),
-            "status": derive_status(last.role, last.ts, run.now_ms, run.gap_ms),
-            "modelo_usado": _conversa_model(run, conversa.messages),
+            "cliente_id": run.cliente_id, "whatsapp": conversa.whatsapp, "iniciada_em": first[WHEN],
+            "ultima_mensagem_em": last[WHEN], "dia": _local_day(run, first[TS]),
+            "status": derive_status(last[ROLE], last[TS], run.now_ms, run.gap_ms),
+            "modelo_usado": conversa.modelo_usado,
             "total_mensagens": len(conversa.messages),
         })
     if conn.dialect.name == "postgresql":
@@ -700,13 +719,13 @@ def _insert_conversas(conn: Connection, run: _Run, new: list[_NewConversa]) -> N
                 .returning(table.c.id, table.c.whatsapp, table.c.iniciada_em))
         created = {(r.whatsapp, to_epoch_ms(r.iniciada_em)): r.id for r in conn.execute(stmt, rows)}
     for conversa in new:
-        found = created.get((conversa.whatsapp, conversa.messages[0].ts))
+        found = created.get((conversa.whatsapp, conversa.messages[0][TS]))
         if found is not None:
             conversa.id, conversa.created = found, True
         else:  # another run created it first: it is extended, not new
             conversa.id = conn.scalar(select(Conversa.id).where(
                 Conversa.cliente_id == run.cliente_id, Conversa.whatsapp == conversa.whatsapp,
-                Conversa.iniciada_em == from_epoch_ms(conversa.messages[0].ts)))
+                Conversa.iniciada_em == from_epoch_ms(conversa.messages[0][TS])))
 
 
 CONVERSA_COLS = ("cliente_id", "whatsapp", "iniciada_em", "ultima_mensagem_em", "dia", "status",
@@ -733,12 +752,12 @@ def _copy_conversas(conn: Connection, rows: list[dict]) -> dict[tuple[str, int],
 
 
 def _message_rows(run: _Run, new: list[_NewConversa], extensions: list[_Extension]) -> list[tuple]:
-    rows = []
+    rows: list[tuple] = []
+    append, cliente_id = rows.append, run.cliente_id
     groups = [(c.id, c.messages) for c in new] + [(e.conversa_id, e.messages) for e in extensions]
     for conversa_id, messages in groups:
-        for m in messages:
-            modelo = m.modelo or (run.models.at(m.ts) if m.role == "assistant" else None)
-            rows.append((conversa_id, run.cliente_id, m.role, m.content, m.when, m.key, modelo))
+        for role, content, when, key, modelo, _ts in messages:
+            append((conversa_id, cliente_id, role, content, when, key, modelo))
     return rows
 
 
@@ -795,8 +814,8 @@ def _apply_counts(conn: Connection, run: _Run, new: list[_NewConversa], extensio
         summary.conversas_novas += len(created)
         recount.update(c.id for c in new if not c.created)
         summary.conversas_estendidas += len(recount) + len(extensions)
-        in_order = [e for e in extensions if e.messages[0].ts >= e.ultima_ms]
-        recount.update(e.conversa_id for e in extensions if e.messages[0].ts < e.ultima_ms)
+        in_order = [e for e in extensions if e.messages[0][TS] >= e.ultima_ms]
+        recount.update(e.conversa_id for e in extensions if e.messages[0][TS] < e.ultima_ms)
         _extend(conn, run, in_order)
     else:
         summary.mensagens_novas += len(inserted)
@@ -821,8 +840,8 @@ def _extend(conn: Connection, run: _Run, extensions: list[_Extension]) -> None:
     params = []
     for e in extensions:
         last = e.messages[-1]
-        params.append({"cid": e.conversa_id, "n": len(e.messages), "ultima": from_epoch_ms(last.ts),
-                       "st": derive_status(last.role, last.ts, run.now_ms, run.gap_ms)})
+        params.append({"cid": e.conversa_id, "n": len(e.messages), "ultima": from_epoch_ms(last[TS]),
+                       "st": derive_status(last[ROLE], last[TS], run.now_ms, run.gap_ms)})
     table = Conversa.__table__
     conn.execute(
         update(table).where(table.c.id == bindparam("cid")).values(
