@@ -711,6 +711,12 @@ def _insert_conversas(conn: Connection, run: _Run, new: list[_NewConversa]) -> N
             "total_mensagens": len(conversa.messages),
         })
     if conn.dialect.name == "postgresql":
+        ids = _copy_new_conversas(conn, rows)
+        if ids is not None:
+            for conversa, conversa_id in zip(new, ids):
+                conversa.id, conversa.created = conversa_id, True
+            return
+        # Some already exist (another run, or a re-read): insert the others, skip those.
         created = _copy_conversas(conn, rows)
     else:
         table = Conversa.__table__
@@ -730,6 +736,37 @@ def _insert_conversas(conn: Connection, run: _Run, new: list[_NewConversa]) -> N
 
 CONVERSA_COLS = ("cliente_id", "whatsapp", "iniciada_em", "ultima_mensagem_em", "dia", "status",
                  "modelo_usado", "total_mensagens")
+
+
+CONVERSA_TYPES = ("int4", "varchar", "timestamp", "timestamp", "date", "varchar", "varchar", "int4")
+
+
+def _copy_new_conversas(conn: Connection, rows: list[dict]) -> list[int] | None:
+    """Binary COPY straight into conversas with ids taken from its sequence beforehand;
+    the ids in the order of `rows`, or None (rolled back) if any of them already existed.
+
+    The usual case, a first import of these messages, so it skips the temporary table and
+    the INSERT ... ON CONFLICT ... RETURNING of `_copy_conversas` (the unique constraint
+    still decides: a duplicate aborts the COPY and the slower path runs instead).
+    """
+    import psycopg
+
+    ids = [row[0] for row in conn.exec_driver_sql(
+        "SELECT nextval(pg_get_serial_sequence('conversas', 'id')) "
+        "FROM generate_series(1, %(n)s)", {"n": len(rows)})]
+    savepoint = conn.begin_nested()
+    try:
+        with conn.connection.driver_connection.cursor() as cur:
+            with cur.copy(f"COPY conversas (id, {', '.join(CONVERSA_COLS)}) FROM STDIN "
+                          "(FORMAT BINARY)") as copy:
+                copy.set_types(("int4", *CONVERSA_TYPES))
+                for conversa_id, row in zip(ids, rows):
+                    copy.write_row((conversa_id, *(row[c] for c in CONVERSA_COLS)))
+    except psycopg.errors.UniqueViolation:
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    return ids
 
 
 def _copy_conversas(conn: Connection, rows: list[dict]) -> dict[tuple[str, int], int]:
