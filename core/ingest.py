@@ -30,6 +30,7 @@ import queue
 import threading
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -331,6 +332,8 @@ class _Run:
     summary: IngestSummary
     now_ms: int = field(default_factory=lambda: to_epoch_ms(utcnow()))
     days: dict[int, dt.date] = field(default_factory=dict)
+    # PostgreSQL: threads writing the other day shards of each chunk (see _write_chunk).
+    pool: ThreadPoolExecutor | None = None
 
     @property
     def gap_ms(self) -> int:
@@ -429,12 +432,17 @@ def _walk(run: _Run) -> None:
         _save_start(run, position, first_key)
         state = _ReaderState(run.source, run.settings.ingest_lote,
                              run.settings.ingest_max_caracteres, run.now_ms, run.gap_ms, run.models)
+        if run.engine.dialect.name == "postgresql" and WRITER_SHARDS > 1:
+            run.pool = ThreadPoolExecutor(WRITER_SHARDS - 1, thread_name_prefix="ingest-writer")
         if length - position >= PROCESS_THRESHOLD:
             _consume_from_process(run, state, list_key, position, length)
         else:
             _consume_from_thread(run, client, state, list_key, position, length)
     finally:
         client.close()
+        if run.pool is not None:
+            run.pool.shutdown(wait=True)
+            run.pool = None
 
 
 def _consume(run: _Run, get) -> None:
@@ -613,20 +621,92 @@ class _Extension:
     conversa_id: int
     ultima_ms: int
     messages: list[Message]
+    dia: dt.date  # the conversa's rollup day, as stored
+
+
+# PostgreSQL: each chunk is written over this many connections at once, one per shard of
+# local days (day ordinal modulo WRITER_SHARDS). Almost all of an import's time is
+# PostgreSQL's per-row work (indexes, foreign keys, the search-index and analysis-queue
+# triggers) and one connection uses one core; shards by day because the rollup trigger
+# locks one conversas_resumo row per (cliente, day, status, rating) until commit, so
+# shards by number would wait for each other there. Every row a shard writes or locks
+# belongs to its days' conversas: the shards never wait for each other.
+WRITER_SHARDS = 2
+# Lock waits on a shard's connection end in an error instead of a hang (they cannot
+# happen by construction; this is the safety net against a cycle through Python).
+SHARD_LOCK_TIMEOUT = "120s"
 
 
 def _write_chunk(run: _Run, batch: _Batch) -> None:
-    """Write one batch in one transaction, with the cursor, under the per-cliente lock."""
+    """Write one batch under the per-cliente lock, with the cursor.
+
+    On SQLite (and for a small chunk) in one transaction. On PostgreSQL the conversas of
+    other day shards go through their own connections, in parallel, each in its own
+    transaction committed before this one: if this one then fails, the position is not
+    saved and the next run re-reads the chunk, which the unique keys make harmless.
+    """
     with run.engine.begin() as conn:
         _lock_cliente(conn, run)
         new, extensions = _plan(conn, run, batch.numbers)
-        _insert_conversas(conn, run, new)
-        rows = _message_rows(run, new, extensions)
-        inserted = _insert_mensagens(conn, rows)
-        _apply_counts(conn, run, new, extensions, rows, inserted)
+        parts = [part for part in _shards(run, new, extensions) if part[0] or part[1]] or [([], [])]
+        futures: list[Future] = []
+        if run.pool is not None:
+            futures = [run.pool.submit(_write_shard, run, *part) for part in parts[1:]]
+            parts = parts[:1]
+        counts: list[IngestSummary] = []
+        errors: list[Exception] = []
+        try:
+            counts.extend(_write_part(conn, run, *part) for part in parts)
+        finally:
+            for future in futures:  # never leave a shard running past this transaction
+                try:
+                    counts.append(future.result())
+                except Exception as exc:  # noqa: BLE001 - re-raised below
+                    errors.append(exc)
+        if errors:
+            raise errors[0]
+        for part in counts:
+            _add_counts(run.summary, part)
         _insert_rejected(conn, run, batch.rejected)
         _count_read(run.summary, batch)
         _save_progress(conn, run, batch.position)
+
+
+def _shards(run: _Run, new: list[_NewConversa], extensions: list[_Extension]
+            ) -> list[tuple[list[_NewConversa], list[_Extension]]]:
+    """The chunk's conversas by day shard (one shard unless a pool of writers exists)."""
+    if run.pool is None or len(new) + len(extensions) < 2 * WRITER_SHARDS:
+        return [(new, extensions)]
+    parts: list[tuple[list[_NewConversa], list[_Extension]]] = [([], []) for _ in range(WRITER_SHARDS)]
+    for conversa in new:  # stays sorted within each shard
+        parts[_local_day(run, conversa.messages[0][TS]).toordinal() % WRITER_SHARDS][0].append(conversa)
+    for extension in extensions:
+        parts[extension.dia.toordinal() % WRITER_SHARDS][1].append(extension)
+    return parts
+
+
+def _write_shard(run: _Run, new: list[_NewConversa], extensions: list[_Extension]) -> IngestSummary:
+    with run.engine.begin() as conn:
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{SHARD_LOCK_TIMEOUT}'")
+        return _write_part(conn, run, new, extensions)
+
+
+def _write_part(conn: Connection, run: _Run, new: list[_NewConversa], extensions: list[_Extension]
+                ) -> IngestSummary:
+    """Conversas, messages and counts of (a shard of) a chunk; returns what it added."""
+    counts = IngestSummary(cliente=run.summary.cliente)
+    _insert_conversas(conn, run, new)
+    rows = _message_rows(run, new, extensions)
+    inserted = _insert_mensagens(conn, rows)
+    _apply_counts(conn, run, counts, new, extensions, rows, inserted)
+    return counts
+
+
+def _add_counts(summary: IngestSummary, part: IngestSummary) -> None:
+    summary.mensagens_novas += part.mensagens_novas
+    summary.conversas_novas += part.conversas_novas
+    summary.conversas_estendidas += part.conversas_estendidas
+    summary.duplicadas += part.duplicadas
 
 
 def _lock_cliente(conn: Connection, run: _Run) -> None:
@@ -649,23 +729,24 @@ def _plan(conn: Connection, run: _Run, numbers: list[tuple[str, Groups]]
         first = 0
         previous = latest.get(whatsapp)
         if previous is not None:
-            conversa_id, inicio_ms, ultima_ms = previous
+            conversa_id, inicio_ms, ultima_ms, _dia = previous
             if inicio_ms <= groups[0][0][0][TS] <= ultima_ms + run.gap_ms:
-                extensions.append(_Extension(conversa_id, ultima_ms, groups[0][0]))
+                extensions.append(_Extension(conversa_id, ultima_ms, groups[0][0], previous[3]))
                 first = 1
         new.extend(_NewConversa(whatsapp, messages, modelo) for messages, modelo in groups[first:])
     new.sort(key=lambda c: (c.whatsapp, c.messages[0][TS]))  # one insert order for every run
     return new, extensions
 
 
-def _latest_conversas(conn: Connection, cliente_id: int, numbers: list[str]) -> dict[str, tuple[int, int, int]]:
-    """number -> (id, start ms, last message ms) of its most recent conversa."""
+def _latest_conversas(conn: Connection, cliente_id: int, numbers: list[str]
+                      ) -> dict[str, tuple[int, int, int, dt.date]]:
+    """number -> (id, start ms, last message ms, day) of its most recent conversa."""
     if conn.dialect.name == "postgresql":
         rows = conn.exec_driver_sql(
-            "SELECT DISTINCT ON (whatsapp) id, whatsapp, iniciada_em, ultima_mensagem_em "
+            "SELECT DISTINCT ON (whatsapp) id, whatsapp, iniciada_em, ultima_mensagem_em, dia "
             "FROM conversas WHERE cliente_id = %(c)s AND whatsapp = ANY(%(n)s) "
             "ORDER BY whatsapp, iniciada_em DESC", {"c": cliente_id, "n": numbers})
-        return {r.whatsapp: (r.id, to_epoch_ms(r.iniciada_em), to_epoch_ms(r.ultima_mensagem_em))
+        return {r.whatsapp: (r.id, to_epoch_ms(r.iniciada_em), to_epoch_ms(r.ultima_mensagem_em), r.dia)
                 for r in rows}
     result = {}
     for start in range(0, len(numbers), 5_000):
@@ -674,12 +755,14 @@ def _latest_conversas(conn: Connection, cliente_id: int, numbers: list[str]) -> 
                   .where(Conversa.cliente_id == cliente_id, Conversa.whatsapp.in_(chunk))
                   .group_by(Conversa.whatsapp).subquery())
         rows = conn.execute(
-            select(Conversa.id, Conversa.whatsapp, Conversa.iniciada_em, Conversa.ultima_mensagem_em)
+            select(Conversa.id, Conversa.whatsapp, Conversa.iniciada_em, Conversa.ultima_mensagem_em,
+                   Conversa.dia)
             .join(newest, and_(Conversa.whatsapp == newest.c.whatsapp,
                                Conversa.iniciada_em == newest.c.inicio))
             .where(Conversa.cliente_id == cliente_id))
         for row in rows:
-            result[row.whatsapp] = (row.id, to_epoch_ms(row.iniciada_em), to_epoch_ms(row.ultima_mensagem_em))
+            result[row.whatsapp] = (row.id, to_epoch_ms(row.iniciada_em), to_epoch_ms(row.ultima_mensagem_em),
+                                    row.dia)
     return result
 
 
@@ -840,10 +923,9 @@ def _copy_mensagens(conn: Connection, rows: list[tuple]) -> bool:
     return True
 
 
-def _apply_counts(conn: Connection, run: _Run, new: list[_NewConversa], extensions: list[_Extension],
-                  rows: list[tuple], inserted: set[str] | None) -> None:
+def _apply_counts(conn: Connection, run: _Run, summary: IngestSummary, new: list[_NewConversa],
+                  extensions: list[_Extension], rows: list[tuple], inserted: set[str] | None) -> None:
     """Bring total, last message and status of every touched conversa up to date."""
-    summary = run.summary
     recount: set[int] = set()
     if inserted is None:
         summary.mensagens_novas += len(rows)
