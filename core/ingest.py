@@ -5,7 +5,7 @@ The bot (DESIGN.md, "The bot's Redis format") keeps each message under
 whose TTL is refreshed on every push. An import walks that list from where the previous
 run of the same source stopped, reads the payloads with pipelined MGETs, validates them,
 splits each number's messages into conversas by inactivity and writes them in chunks,
-one transaction per chunk.
+one transaction per chunk (on PostgreSQL, one per day shard of a chunk: _write_chunk).
 
 Nothing is added twice because the database says so: one message per (cliente, Redis
 key) and one conversa per (cliente, number, start) are unique constraints, and every
@@ -30,8 +30,8 @@ import queue
 import threading
 import time
 from collections import Counter, defaultdict
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -729,9 +729,9 @@ def _plan(conn: Connection, run: _Run, numbers: list[tuple[str, Groups]]
         first = 0
         previous = latest.get(whatsapp)
         if previous is not None:
-            conversa_id, inicio_ms, ultima_ms, _dia = previous
+            conversa_id, inicio_ms, ultima_ms, dia = previous
             if inicio_ms <= groups[0][0][0][TS] <= ultima_ms + run.gap_ms:
-                extensions.append(_Extension(conversa_id, ultima_ms, groups[0][0], previous[3]))
+                extensions.append(_Extension(conversa_id, ultima_ms, groups[0][0], dia))
                 first = 1
         new.extend(_NewConversa(whatsapp, messages, modelo) for messages, modelo in groups[first:])
     new.sort(key=lambda c: (c.whatsapp, c.messages[0][TS]))  # one insert order for every run
