@@ -429,3 +429,123 @@ def test_a_large_import_read_by_a_separate_process_gives_the_same_result(engine,
     assert summary.rejeitadas == {"json_invalido": 1}
     assert sorted(c.total_mensagens for c in conversas(engine)) == [6] * 40
 
+
+
+# --- the PostgreSQL fast path and the SQLite path give the same result ---------------------
+
+def _load_demo(redis_client, redis_prefix: str, bot: Bot, conversas: int) -> None:
+    """Demo conversas over ~60 days (many local days, suffixed numbers, same-millisecond
+    collisions, expired keys) plus invalid entries, in the bot's format."""
+    from core.demo import generate_conversations, load_redis
+
+    load_redis(redis_client, generate_conversations(conversas, seed=11), prefix=redis_prefix, seed=11)
+    ts = now_ms() - 3_600_000
+    bot.store_raw(NUMERO, ts, b"nao e json")
+    bot.store_raw(NUMERO, ts + 1, _payload(role="system"))
+    bot.push(NUMERO, "tracking_5511987654321")
+
+
+def _as_text(value):
+    """Times and days as SQLite keeps them (raw SQL returns text there)."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="microseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _snapshot(engine) -> dict:
+    """Everything an import writes, without database ids."""
+    with engine.connect() as conn:
+        def rows(sql: str) -> list[tuple]:
+            return sorted(tuple(_as_text(v) for v in r) for r in conn.execute(text(sql)))
+        return {
+            "conversas": rows("SELECT whatsapp, iniciada_em, ultima_mensagem_em, dia, status, "
+                              "modelo_usado, total_mensagens FROM conversas"),
+            "mensagens": rows("SELECT m.redis_key, m.role, m.conteudo, m.enviada_em, m.modelo, "
+                              "c.whatsapp, c.iniciada_em FROM mensagens m "
+                              "JOIN conversas c ON c.id = m.conversa_id"),
+            "rejeitadas": rows("SELECT redis_key, motivo, trecho FROM entradas_rejeitadas"),
+            "resumo": rows("SELECT dia, status, avaliacao, total FROM conversas_resumo WHERE total <> 0"),
+            "fila": rows("SELECT c.whatsapp, c.iniciada_em FROM analise_fila f "
+                         "JOIN conversas c ON c.id = f.conversa_id"),
+        }
+
+
+def _counts(summary) -> tuple:
+    return (summary.lidas, summary.mensagens_novas, summary.conversas_novas,
+            summary.conversas_estendidas, summary.duplicadas, summary.expiradas, summary.rejeitadas)
+
+
+def test_postgresql_fast_path_and_sqlite_import_the_same_input_identically(
+        pg_url, sqlite_url, redis_client, redis_prefix, bot, monkeypatch):
+    """PostgreSQL: reader process, binary COPY, chunks written over several connections by
+    day shard. SQLite: reader thread, one connection, INSERT ... ON CONFLICT. Small chunks,
+    so that numbers span chunks (conversas extended by a later chunk) and every chunk has
+    conversas of several days."""
+    import core.ingest
+    from core import config as config_module
+    from core.db import get_engine, upgrade_database
+    from tests.conftest import _backends, empty_database
+
+    if {"sqlite", "postgresql"} - set(_backends()):
+        pytest.skip("needs both backends")
+    _load_demo(redis_client, redis_prefix, bot, conversas=150)
+    monkeypatch.setenv("CURADORIA_INGEST_LOTE", "100")
+    results = {}
+    for url, threshold in ((sqlite_url, 10**9), (pg_url, 1)):
+        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setattr(core.ingest, "PROCESS_THRESHOLD", threshold)
+        config_module.reset_settings()
+        try:
+            upgrade_database(url)
+            engine = get_engine(url)
+            empty_database(engine)
+            with session_scope(engine) as session:
+                ensure_cliente(session, "loja", "Loja", redis_url=REDIS_TEST_URL, redis_prefix=redis_prefix,
+                               modelo_base="gpt-4.1-mini-2025-04-14")
+            first = ingest_cliente(engine, "loja")
+            second = ingest_cliente(engine, "loja")
+            snapshot = _snapshot(engine)
+            with session_scope(engine) as session:
+                session.execute(text("DELETE FROM importacoes"))  # lose the place: read it all again
+            again = ingest_cliente(engine, "loja")
+            assert _snapshot(engine) == snapshot
+            assert (again.mensagens_novas, again.conversas_novas, again.conversas_estendidas) == (0, 0, 0)
+            assert again.lidas == again.duplicadas + again.expiradas + again.total_rejeitadas
+            results[engine.dialect.name] = (_counts(first), _counts(second), snapshot)
+        finally:
+            config_module.reset_settings()
+    sqlite_result, pg_result = results["sqlite"], results["postgresql"]
+    assert pg_result[0] == sqlite_result[0]
+    assert pg_result[1] == sqlite_result[1] == (0, 0, 0, 0, 0, 0, {})
+    for name in sqlite_result[2]:
+        assert pg_result[2][name] == sqlite_result[2][name], name
+    first = pg_result[0]
+    assert first[1] == len(pg_result[2]["mensagens"]) > 900  # ~7 messages per conversa
+    assert first[2] == len(pg_result[2]["conversas"]) and first[3] > 0  # some extended by a later chunk
+    assert first[6] == {"chave_invalida": 1, "json_invalido": 1, "role_desconhecido": 1}
+    assert len({c[3] for c in pg_result[2]["conversas"]}) > 20  # many local days: several shards
+
+
+def test_two_large_imports_at_the_same_time_add_nothing_twice(engine, cliente, bot, redis_client,
+                                                              redis_prefix, settings, backend):
+    """Two processes, each with a reader process and (on PostgreSQL) day-shard writers."""
+    if backend != "postgresql":
+        pytest.skip("processes sharing one SQLite file are covered by the threads test")
+    _load_demo(redis_client, redis_prefix, bot, conversas=120)
+    code = ("import core.ingest as i; from core.db import get_engine; i.PROCESS_THRESHOLD = 1; "
+            "s = i.ingest_cliente(get_engine(), 'loja'); print(s.mensagens_novas, s.conversas_novas)")
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "CURADORIA_INGEST_LOTE": "100"}
+    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=300)[0].split() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    with session_scope(engine) as session:
+        stored = session.scalar(select(func.count()).select_from(Mensagem))
+        counted = session.scalar(select(func.sum(Conversa.total_mensagens)))
+        n_conversas = session.scalar(select(func.count()).select_from(Conversa))
+        empty = session.scalar(text("SELECT count(*) FROM conversas c WHERE NOT EXISTS "
+                                    "(SELECT 1 FROM mensagens m WHERE m.conversa_id = c.id)"))
+    assert sum(int(o[0]) for o in outputs) == stored == counted > 700
+    assert sum(int(o[1]) for o in outputs) == n_conversas and empty == 0
