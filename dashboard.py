@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 
 import streamlit as st
-from sqlalchemy.exc import IntegrityError
 
 from core import auth
 from core.config import get_settings
@@ -39,11 +38,8 @@ def migrate_database(url: str) -> None:
 
 def ensure_first_admin() -> None:
     """On a database without administrators, create 'admin' with a one-time password."""
-    try:
-        with session_scope() as session:
-            auth.ensure_initial_admin(session)
-    except IntegrityError:
-        pass  # another process created it at the same moment
+    with session_scope() as session:
+        auth.ensure_initial_admin(session)  # yields to a process creating it at the same moment
 
 
 def oidc_configured() -> bool:

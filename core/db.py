@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,9 +105,6 @@ def alembic_config(url: str | None = None):
 MIGRATION_LOCK_KEY = 7303_0001  # pg_advisory_lock key held while migrating
 
 
-_held_migration_locks = threading.local()
-
-
 @contextlib.contextmanager
 def migration_lock(engine: Engine) -> Iterator[None]:
     """Serialize schema upgrades (and the first-admin bootstrap) across processes.
@@ -117,25 +113,7 @@ def migration_lock(engine: Engine) -> Iterator[None]:
     together); without this the loser of the race fails on "relation already exists".
     PostgreSQL: a session advisory lock. SQLite: an exclusive lock on a file beside the
     database (SQLite's own locks do not cover a whole multi-statement Alembic run).
-    Re-entrant within a thread, so `prepare_database` can hold it around `upgrade_database`.
     """
-    held = getattr(_held_migration_locks, "urls", None)
-    if held is None:
-        held = _held_migration_locks.urls = set()
-    key = str(engine.url)
-    if key in held:
-        yield
-        return
-    held.add(key)
-    try:
-        with _acquire_migration_lock(engine):
-            yield
-    finally:
-        held.discard(key)
-
-
-@contextlib.contextmanager
-def _acquire_migration_lock(engine: Engine) -> Iterator[None]:
     if is_postgres(engine):
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
@@ -162,12 +140,18 @@ def upgrade_database(url: str | None = None, revision: str = "heads") -> str:
 
     Safe to call from several processes at once: they take turns (see `migration_lock`).
     """
+    engine = get_engine(url)
+    with migration_lock(engine):
+        return _upgrade(engine, url, revision)
+
+
+def _upgrade(engine: Engine, url: str | None, revision: str) -> str:
+    """The Alembic upgrade itself; the caller holds `migration_lock`."""
     from alembic import command
     from alembic.runtime.migration import MigrationContext
 
-    engine = get_engine(url)
     config = alembic_config(url)
-    with migration_lock(engine), engine.begin() as connection:
+    with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
     with engine.connect() as connection:
@@ -185,7 +169,7 @@ def prepare_database(url: str | None = None) -> tuple[str, Path | None]:
 
     engine = get_engine(url)
     with migration_lock(engine):
-        revision = upgrade_database(url)
+        revision = _upgrade(engine, url, "heads")
         with session_scope(engine) as session:
             path = ensure_initial_admin(session)
     return revision, path
