@@ -1,9 +1,11 @@
 """The poller sidecar: `python poller.py [--once] [--interval SECONDS]`.
 
-Each cycle (core.poll.run_cycle) imports new conversations from every cliente's Redis,
-then follows the fine-tuning jobs. This script only loops: it sleeps until the interval
-ends or a stop signal arrives (SIGTERM / SIGINT stop it within a second, also mid-cycle
-between two jobs), and logs one key=value line per action.
+Each cycle (core.poll.run_poller_cycle) migrates the database while it still needs it,
+imports new conversations from every cliente's Redis, then follows the fine-tuning jobs.
+A cycle that finds the database unusable logs one line and the next one tries again.
+This script only loops: it sleeps until the interval ends or a stop signal arrives
+(SIGTERM / SIGINT stop it within a second, also mid-cycle between two jobs), and logs one
+key=value line per action. `--once` exits 1 when its cycle failed that way.
 """
 from __future__ import annotations
 
@@ -64,32 +66,56 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
+    terminou = threading.Event()
+    threading.Thread(target=exit_if_stuck, args=(stop, terminou), daemon=True,
+                     name="parada").start()
 
-    from core.db import get_engine, upgrade_database
     from core.finetune.poll import poller_name
-    from core.poll import run_cycle
+    from core.poll import PollerDatabase, run_poller_cycle
 
     nome = poller_name()
-    try:
-        upgrade_database()
-    except Exception as exc:  # noqa: BLE001 - a clear line, then retry on the next cycle
-        log_event(logger, "migracao_erro", erro=repr(exc), level=logging.ERROR)
-    engine = get_engine()
+    database = PollerDatabase()  # DATABASE_URL; migrated by the first cycle that reaches it
     log_event(logger, "poller_inicio", poller=nome, intervalo_s=intervalo, once=args.once)
+    falhou = False
     while not stop.is_set():
         try:
-            run_cycle(engine, default_provider_factory, nome=nome, intervalo=intervalo,
-                      sleep=stop.wait, should_stop=stop.is_set)
+            summary = run_poller_cycle(database, default_provider_factory, nome=nome,
+                                       intervalo=intervalo, sleep=stop.wait,
+                                       should_stop=stop.is_set)
+            falhou = summary.falha is not None
         except Exception as exc:  # noqa: BLE001 - the sidecar never dies on one cycle
+            falhou = True
             logger.exception("acao=ciclo_erro erro=%r", exc)
         if args.once:
             break
-        log_event(logger, "aguardando", segundos=intervalo)
+        if not falhou:  # a failed cycle already said everything in its one line
+            log_event(logger, "aguardando", segundos=intervalo)
         stop.wait(intervalo)
+    terminou.set()
     if sinais:
         log_event(logger, "parada_solicitada", sinal=signal.Signals(sinais[0]).name)
     log_event(logger, "poller_fim", poller=nome)
-    return 0
+    return 1 if args.once and falhou else 0
+
+
+STOP_GRACE_SECONDS = 0.7
+
+
+def exit_if_stuck(stop: threading.Event, terminou: threading.Event) -> None:
+    """After a stop signal, end the process if the loop has not ended within the grace time.
+
+    The loop checks the stop flag between steps and jobs, but a call that blocks gets no
+    chance to: connecting to a database server that accepts the connection and never
+    answers (or a host whose packets are dropped) waits for minutes. Ending the process
+    there is as safe as `kill -9`, which the job claims and leases are built for.
+    """
+    stop.wait()
+    if terminou.wait(STOP_GRACE_SECONDS):
+        return
+    log_event(logger, "parada_forcada", motivo="o ciclo não respondeu ao sinal de parada",
+              level=logging.WARNING)
+    logging.shutdown()
+    os._exit(0)
 
 
 def exit_now(code: int) -> None:
