@@ -1,6 +1,6 @@
 """The poller sidecar: `python poller.py [--once] [--interval SECONDS]`.
 
-Each cycle (core.poll.run_cycle) imports new conversations from every cliente's Redis,
+Each cycle (core.poller.cycle.run_cycle) imports new conversations from every cliente's Redis,
 then follows the fine-tuning jobs. This script only loops: it sleeps until the interval
 ends or a stop signal arrives (SIGTERM / SIGINT stop it within a second, also mid-cycle
 between two jobs), and logs one key=value line per action.
@@ -25,7 +25,7 @@ def default_provider_factory(provedor: str):
     from core.finetune.provider import ProviderError
 
     try:
-        from core.finetune.openai_provider import get_provider
+        from core.finetune.providers.openai import get_provider
     except ImportError:
         raise ProviderError("O provedor OpenAI não está disponível nesta versão.") from None
     if provedor != "openai":
@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, handle)
 
     from core.db import get_engine, upgrade_database
-    from core.finetune.poll import poller_name
-    from core.poll import run_cycle
+    from core.finetune.follow import poller_name
+    from core.poller.cycle import run_cycle
 
     nome = poller_name()
     try:
@@ -96,7 +96,7 @@ def exit_now(code: int) -> None:
     """Exit without the interpreter's slow module teardown (SIGTERM must stop us within a
     second even on a loaded machine): the engine is disposed and the logs flushed first."""
     try:
-        from core.db import dispose_engines
+        from core.db.engine import dispose_engines
 
         dispose_engines()
     finally:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.topics import DEFAULT_TOPICOS
+from core.review.topics import DEFAULT_TOPICOS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'curadoria.db'}"

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.db import get_engine, session_scope
 from core.errors import CuradoriaError
-from core.ingest import (
+from core.ingest.pipeline import (
     ingest_cliente,
     list_import_status,
     list_rejected_entries,

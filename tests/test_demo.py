@@ -9,7 +9,7 @@ from collections import Counter
 
 from sqlalchemy import text
 
-from core import demo
+from core.demo import generate as demo
 from core.clock import to_epoch_ms
 from tests.conftest import empty_database
 

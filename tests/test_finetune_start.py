@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from core import config as config_module
-from core.dataset import export_dataset
+from core.training.dataset import export_dataset
 from core.db import session_scope
 from core.errors import InvalidInput
 from core.finetune import start as start_module
 from core.finetune.catalog import ModelUnavailable
-from core.finetune.openai_provider import get_provider
+from core.finetune.providers.openai import get_provider
 from core.finetune.provider import (
     FileRejected,
     FineTuningRefused,
@@ -29,7 +29,7 @@ from core.finetune.start import (
     preview_fine_tuning,
     start_fine_tuning,
 )
-from core.models import Cliente, FineTuningJob
+from core.db.tables import Cliente, FineTuningJob
 from tests.finetune_helpers import make_cliente
 
 
@@ -234,7 +234,7 @@ def test_a_dataset_with_errors_is_refused_and_leaves_no_row(engine, fake_openai,
         ok = False
         erros = ["Poucos exemplos."]
 
-    monkeypatch.setattr("core.dataset.build_training_files", lambda s, c, d: Bad())
+    monkeypatch.setattr("core.training.dataset.build_training_files", lambda s, c, d: Bad())
     with pytest.raises(InvalidInput, match="Poucos exemplos"):
         start_fine_tuning(engine, cliente_id, "ana")
     assert _rows(engine) == [] and fake_openai.calls == []

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from core import config as config_module
-from core.finetune.openai_provider import get_provider, progress_from_events
+from core.finetune.providers.openai import get_provider, progress_from_events
 from core.finetune.provider import (
     FileRejected,
     FineTuningRefused,

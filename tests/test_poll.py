@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db import session_scope
-from core.finetune.poll import check_jobs
+from core.finetune.follow import check_jobs
 from core.finetune.provider import (
     InvalidApiKey,
     JobNotFound,
@@ -17,8 +17,8 @@ from core.finetune.provider import (
     ProviderUnavailable,
     RateLimited,
 )
-from core.modelos import redis_model_key
-from core.models import Cliente, FineTuningJob, ModeloHistorico, Notificacao
+from core.finetune.deploy import redis_model_key
+from core.db.tables import Cliente, FineTuningJob, ModeloHistorico, Notificacao
 from tests.poll_helpers import (
     ScriptedProvider,
     failed,
@@ -233,8 +233,8 @@ def test_two_pollers_at_once_check_each_job_once_and_apply_it_once(engine):
 
 def test_a_cycle_imports_first_and_a_failing_import_does_not_stop_the_job_checks(
         engine, monkeypatch, caplog):
-    from core import poll
-    from core.poll import get_poller_status, run_cycle
+    from core.poller import cycle as poll
+    from core.poller.cycle import get_poller_status, run_cycle
 
     caplog.set_level("INFO")
     calls = []
@@ -258,8 +258,8 @@ def test_a_cycle_imports_first_and_a_failing_import_does_not_stop_the_job_checks
 
 def test_a_cycle_follows_the_jobs_before_analysing_and_analyses_at_most_the_batch(
         engine, monkeypatch, caplog):
-    from core import poll
-    from core.poll import run_cycle
+    from core.poller import cycle as poll
+    from core.poller.cycle import run_cycle
 
     caplog.set_level("INFO")
     calls = []

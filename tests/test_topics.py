@@ -13,11 +13,11 @@ import datetime as dt
 
 import pytest
 
-from core import demo_content
+from core.demo import content as demo_content
 from core.config import get_settings, reset_settings
-from core.demo import generate_conversations
-from core.detection import first_question
-from core.topics import (
+from core.demo.generate import generate_conversations
+from core.review.detection import first_question
+from core.review.topics import (
     DEFAULT_TOPICOS,
     OUTROS,
     adjusted_rand_index,

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
-from core.models import Cliente, FineTuningJob
-from core.readiness import Readiness
+from core.db.tables import Cliente, FineTuningJob
+from core.review.readiness import Readiness
 
 STATUS_LABELS = {
     "pending": "Pendente",
@@ -112,12 +112,12 @@ class ClienteFineTuning:
 def summarize_fine_tuning(session: Session, today: dt.date | None = None
                           ) -> list[ClienteFineTuning]:
     """Every cliente with its readiness and whether a fine-tuning can start now."""
-    from core.clientes import list_clientes
+    from core.clientes.directory import list_clientes
     from core.clock import utcnow
     from core.finetune.catalog import ModelUnavailable, check_base_model, shutdown_text
-    from core.readiness import get_readiness
+    from core.review.readiness import get_readiness
 
-    from core.finetune.openai_provider import missing_key_message
+    from core.finetune.providers.openai import missing_key_message
 
     today = today or utcnow().date()
     sem_chave = missing_key_message()

@@ -24,15 +24,15 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.clientes import get_cliente_by_id
+from core.clientes.directory import get_cliente_by_id
 from core.clock import utcnow
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import CuradoriaError, InvalidInput
 from core.finetune.catalog import check_base_model, estimate_duration, shutdown_text
 from core.finetune.provider import FineTuningProvider, ProviderError
-from core.models import FineTuningJob
-from core.readiness import get_readiness
+from core.db.tables import FineTuningJob
+from core.review.readiness import get_readiness
 
 OPEN_STATUSES = ("pending", "running")
 # A pending row without a provider job that has not moved for this long belongs to a start
@@ -127,7 +127,7 @@ def _expire_if_stale(job: FineTuningJob) -> bool:
 
 
 def _build(session: Session, cliente_id: int, out_dir: Path):
-    from core.dataset import build_training_files  # issue 6's contract
+    from core.training.dataset import build_training_files  # issue 6's contract
 
     report = build_training_files(session, cliente_id, out_dir)
     if not report.ok:
@@ -159,7 +159,7 @@ def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
         cliente = _check_can_start(session, cliente_id)
         slug, modelo_base = cliente.slug, cliente.modelo_base
     if provider is None:
-        from core.finetune.openai_provider import get_provider
+        from core.finetune.providers.openai import get_provider
 
         provider = get_provider()  # MissingApiKey before anything is written
 
@@ -231,7 +231,7 @@ def _finish_row(engine: Engine, job_id: int, **values) -> None:
 
 def find_cliente_id(session: Session, slug: str) -> int:
     """The id of a cliente by slug (NotFound in pt-BR otherwise); for the CLI."""
-    from core.clientes import get_cliente
+    from core.clientes.directory import get_cliente
 
     return get_cliente(session, slug).id
 

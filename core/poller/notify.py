@@ -24,7 +24,7 @@ from core.clock import utcnow
 from core.config import get_settings
 from core.db import session_scope
 from core.logs import log_event
-from core.models import Cliente, Notificacao
+from core.db.tables import Cliente, Notificacao
 
 logger = logging.getLogger("curadoria.notify")
 

@@ -6,7 +6,7 @@ Revises: 0002
 import sqlalchemy as sa
 from alembic import op
 
-from core.models import utc_now
+from core.db.tables import utc_now
 
 revision = "0003"
 down_revision = "0002"

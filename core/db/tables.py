@@ -489,7 +489,7 @@ class ConversaAnalise(Base):
 
 
 class ConversaProblema(Base):
-    """One detected problem of one conversa (codes in core.detection.PROBLEMAS)."""
+    """One detected problem of one conversa (codes in core.review.detection.PROBLEMAS)."""
 
     __tablename__ = "conversas_problemas"
     __table_args__ = (

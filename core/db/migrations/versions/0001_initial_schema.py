@@ -7,7 +7,7 @@ Create Date: 2026-11-22 06:40:29.531085
 from alembic import op
 import sqlalchemy as sa
 
-from core.models import utc_now
+from core.db.tables import utc_now
 
 
 revision = '0001'

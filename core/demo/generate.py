@@ -16,9 +16,9 @@ from itertools import islice
 
 from sqlalchemy import Engine, delete, func, select, text
 
-from core import demo_content as C
+from core.demo import content as C
 from core.clock import from_epoch_ms, local_day, local_midnight_utc, to_epoch_ms, utcnow
-from core.models import Cliente, Conversa
+from core.db.tables import Cliente, Conversa
 
 DIA_MS = 86_400_000
 JANELA_DIAS = 62  # a little over Redis' 60 days, so some list entries point at expired keys
@@ -261,7 +261,7 @@ class DemoSummary:
 
 def ensure_demo_clientes(engine: Engine, clientes: list[dict] | None = None) -> dict[str, int]:
     """Create the demo clientes that are missing; returns slug -> id."""
-    from core.clientes import ensure_cliente
+    from core.clientes.directory import ensure_cliente
     from core.db import session_scope
 
     ids = {}

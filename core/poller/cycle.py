@@ -17,16 +17,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.analysis import analyze_pending
+from core.review.analysis import analyze_pending
 from core.clock import utcnow
 from core.config import get_settings
 from core.db import session_scope
-from core.ingest import ingest_all
-from core.finetune.poll import CheckSummary, ProviderFactory, check_jobs, poller_name
+from core.ingest.pipeline import ingest_all
+from core.finetune.follow import CheckSummary, ProviderFactory, check_jobs, poller_name
 from core.logs import log_event
-from core.modelos import sync_models_to_redis
-from core.models import PollerHeartbeat
-from core.notify import deliver_webhooks
+from core.finetune.deploy import sync_models_to_redis
+from core.db.tables import PollerHeartbeat
+from core.poller.notify import deliver_webhooks
 
 logger = logging.getLogger("curadoria.poller")
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.config import get_settings
-from core.models import ConversaResumo
+from core.db.tables import ConversaResumo
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 from alembic import context
 
 from core.config import get_settings
-from core.db import get_engine, normalize_url
-from core.models import Base, include_in_schema_compare
+from core.db.engine import get_engine, normalize_url
+from core.db.tables import Base, include_in_schema_compare
 
 config = context.config
 target_metadata = Base.metadata

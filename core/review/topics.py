@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from core.detection import content_words, normalize
+from core.review.detection import content_words, normalize
 
 DEFAULT_TOPICOS = (
     "Trocas e devoluções: troc, devol, defeito, reembols, volta, errado, arrepend, estorn; "

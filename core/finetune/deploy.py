@@ -14,11 +14,11 @@ import redis as redis_lib
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.clientes import get_cliente
+from core.clientes.directory import get_cliente
 from core.config import get_settings
 from core.errors import InvalidInput, ServiceUnavailable
 from core.logs import log_event
-from core.models import Cliente, ModeloHistorico
+from core.db.tables import Cliente, ModeloHistorico
 
 logger = logging.getLogger("curadoria.modelos")
 

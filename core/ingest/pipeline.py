@@ -42,11 +42,11 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, select, text, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.clientes import ensure_cliente, get_cliente, list_clientes
+from core.clientes.directory import ensure_cliente, get_cliente, list_clientes
 from core.clock import from_epoch_ms, local_day, to_epoch_ms, utcnow
 from core.config import Settings, get_settings
 from core.errors import CuradoriaError, InvalidInput
-from core.models import (
+from core.db.tables import (
     Cliente,
     Conversa,
     EntradaRejeitada,
@@ -54,7 +54,7 @@ from core.models import (
     Mensagem,
     ModeloHistorico,
 )
-from core.phones import normalize_whatsapp
+from core.ingest.phones import normalize_whatsapp
 
 log = logging.getLogger(__name__)
 

@@ -25,12 +25,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import tokens as tk
-from core.clientes import get_cliente, get_cliente_by_id
+from core.training import tokens as tk
+from core.clientes.directory import get_cliente, get_cliente_by_id
 from core.config import get_settings
 from core.errors import InvalidInput
-from core.models import Cliente, Conversa, Mensagem
-from core.redaction import redact_text
+from core.db.tables import Cliente, Conversa, Mensagem
+from core.training.redaction import redact_text
 
 MIN_EXEMPLOS = 10
 ROLES_VALIDOS = ("system", "user", "assistant", "function")

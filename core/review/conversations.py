@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import local_midnight_utc, utcnow
 from core.errors import InvalidInput, NotFound
-from core.models import (
+from core.db.tables import (
     AVALIACOES,
     SEM_AVALIACAO,
     STATUS_CONVERSA,
@@ -28,7 +28,7 @@ from core.models import (
     ConversaResumo,
     Mensagem,
 )
-from core.phones import format_whatsapp
+from core.ingest.phones import format_whatsapp
 
 SEARCH_CAP = 10_000
 PRIMEIRAS_MENSAGENS = 3

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
-from core.models import Cliente, Conversa, ConversaResumo, SEM_AVALIACAO
+from core.db.tables import Cliente, Conversa, ConversaResumo, SEM_AVALIACAO
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 

@@ -1,6 +1,6 @@
 """The words of the demo: four businesses, their facts, and how their customers write.
 
-Pure data, used by core.demo. Customer lines carry WhatsApp habits on purpose (vc, q,
+Pure data, used by core.demo.generate. Customer lines carry WhatsApp habits on purpose (vc, q,
 blz, pq, tbm, typos, no accents, emoji) so that search, analysis and redaction meet
 real-looking text.
 """

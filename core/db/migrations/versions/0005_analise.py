@@ -1,7 +1,7 @@
 """Analysis of conversas: queue fed by triggers, per-conversa results and problems.
 
 Every message written (by the ingest, the demo loader or any other tool) puts its
-conversa in `analise_fila`; `core.analysis.analyze_pending` drains it in batches and
+conversa in `analise_fila`; `core.review.analysis.analyze_pending` drains it in batches and
 writes `conversas_analise` / `conversas_problemas`. Existing conversas are queued here.
 
 Revision ID: 0005
@@ -10,7 +10,7 @@ Revises: 0002
 import sqlalchemy as sa
 from alembic import op
 
-from core.models import utc_now
+from core.db.tables import utc_now
 
 revision = "0005"
 down_revision = "0004"

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, Engine, delete, exists, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from core.clientes import list_clientes
+from core.clientes.directory import list_clientes
 from core.config import get_settings
 from core.db import session_scope
-from core.detection import PROBLEMAS, detect_problems, first_question
+from core.review.detection import PROBLEMAS, detect_problems, first_question
 from core.errors import InvalidInput
-from core.models import (
+from core.db.tables import (
     AnaliseFila,
     Conversa,
     ConversaAnalise,
@@ -31,8 +31,8 @@ from core.models import (
     ConversaResumo,
     Mensagem,
 )
-from core.readiness import Readiness, get_readiness
-from core.topics import OUTROS, cluster_questions, match_seed_topic, parse_topics
+from core.review.readiness import Readiness, get_readiness
+from core.review.topics import OUTROS, cluster_questions, match_seed_topic, parse_topics
 
 __all__ = ["PROBLEMAS", "problem_condition", "analyze_pending", "get_analysis", "get_overview"]
 

@@ -24,13 +24,14 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.config import get_settings
-from core.db import is_postgres, session_scope
+from core.db import session_scope
+from core.db.engine import is_postgres
 from core.logs import log_event
-from core.modelos import model_in_use, set_active_model, write_model_to_redis
+from core.finetune.deploy import model_in_use, set_active_model, write_model_to_redis
 from core.errors import ServiceUnavailable
 from core.finetune.provider import FineTuningProvider, JobNotFound, ProviderError, ProviderJob
-from core.models import JOB_ABERTO, Cliente, FineTuningJob
-from core.notify import create_notification
+from core.db.tables import JOB_ABERTO, Cliente, FineTuningJob
+from core.poller.notify import create_notification
 
 logger = logging.getLogger("curadoria.poll")
 

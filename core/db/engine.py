@@ -93,7 +93,7 @@ def is_postgres(engine: Engine) -> bool:
 
 
 def alembic_config(url: str | None = None):
-    """Alembic's config pointing at core/migrations and the given database."""
+    """Alembic's config pointing at core/db/migrations and the given database."""
     from alembic.config import Config
 
     config = Config()
