@@ -12,7 +12,7 @@ from core.errors import CuradoriaError
 
 
 def cmd_migrate(args) -> None:
-    from core.db.engine import prepare_database
+    from core.db.migrate import prepare_database
 
     revision, path = prepare_database()
     print(f"Banco atualizado (revisão {revision}).")

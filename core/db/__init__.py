@@ -3,6 +3,7 @@
 Re-exports the three names almost every caller needs; everything else is imported from
 its module (core.db.engine, core.db.migrate, core.db.tables).
 """
-from core.db.engine import get_engine, session_scope, upgrade_database
+from core.db.engine import get_engine, session_scope
+from core.db.migrate import upgrade_database
 
 __all__ = ["get_engine", "session_scope", "upgrade_database"]
