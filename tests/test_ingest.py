@@ -14,6 +14,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 from sqlalchemy import func, select, text
 
 from core.clientes.directory import ensure_cliente
+from core.clientes.redis_source import mask_url
 from core.clock import to_epoch_ms, utcnow
 from core.db import session_scope
 from core.errors import InvalidInput
@@ -21,7 +22,6 @@ from core.ingest.pipeline import (
     ingest_all,
     ingest_cliente,
     list_rejected_entries,
-    mask_url,
     split_by_inactivity,
 )
 from core.db.tables import Conversa, EntradaRejeitada, Importacao, Mensagem, ModeloHistorico

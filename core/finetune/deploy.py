@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.clientes.directory import get_cliente
-from core.config import get_settings
+from core.clientes.redis_source import connect, own_source
 from core.errors import InvalidInput, ServiceUnavailable
 from core.logs import log_event
 from core.db.tables import Cliente, ModeloHistorico
@@ -35,15 +35,6 @@ def model_in_use(cliente: Cliente) -> str:
     return cliente.modelo_ativo or cliente.modelo_base
 
 
-def cliente_redis_url(cliente: Cliente) -> str | None:
-    """The cliente's own Redis: its URL, or REDIS_URL when a key prefix or a db number
-    tells it apart from the other clientes (the same rule as the import)."""
-    if cliente.redis_url:
-        return cliente.redis_url
-    url = get_settings().redis_url
-    return url if url and (cliente.redis_prefix or cliente.redis_db) else None
-
-
 def write_model_to_redis(cliente: Cliente, client: redis_lib.Redis | None = None) -> bool:
     """SET the cliente's model key; False when the cliente has no Redis source.
 
@@ -52,11 +43,10 @@ def write_model_to_redis(cliente: Cliente, client: redis_lib.Redis | None = None
     """
     own = client is None
     if own:
-        url = cliente_redis_url(cliente)
-        if not url:
+        source = own_source(cliente)
+        if source is None:
             return False
-        client = redis_lib.Redis.from_url(url, db=cliente.redis_db or 0,
-                                          socket_timeout=5, socket_connect_timeout=5)
+        client = connect(source, timeout=5)
     try:
         client.set(redis_model_key(cliente), model_in_use(cliente))
     except redis_lib.RedisError as exc:
@@ -174,6 +164,6 @@ def describe_cliente_model(session: Session, slug: str) -> ClienteModelo:
         modelo_ativo=cliente.modelo_ativo, modelo_em_uso=model_in_use(cliente),
         alvo_rollback=rollback_target(session, cliente),
         pode_reverter=cliente.modelo_ativo is not None,
-        chave_redis=redis_model_key(cliente), tem_redis=bool(cliente_redis_url(cliente)),
+        chave_redis=redis_model_key(cliente), tem_redis=own_source(cliente) is not None,
         historico=list_model_history(session, cliente.id),
     )

@@ -12,11 +12,8 @@ key) and one conversa per (cliente, number, start) are unique constraints, and e
 insert skips what already exists. Runs of the same cliente also take a per-cliente lock
 per chunk, so two runs at once wait for each other instead of racing on the same rows.
 
-Where the Redis source comes from: the cliente's own `redis_url`; otherwise the default
-`REDIS_URL` (settings.redis_url). `ingest_all` only imports clientes that have their own
-URL, or a key prefix / database number of their own on the default Redis, so that two
-clientes never read the same keys by accident. The database number is the URL's `/N`
-when it has one, otherwise `clientes.redis_db`.
+Which Redis a cliente's messages come from, and which clientes `ingest_all` imports:
+core.clientes.redis_source (the same rule decides where the model key goes).
 """
 from __future__ import annotations
 
@@ -34,7 +31,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import orjson
 import redis
@@ -43,6 +40,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.clientes.directory import ensure_cliente, get_cliente, list_clientes
+from core.clientes.redis_source import (
+    RedisSource,
+    connect,
+    has_own_source,
+    mask_url,
+    resolve_source,
+)
 from core.clock import from_epoch_ms, local_day, to_epoch_ms, utcnow
 from core.config import Settings, get_settings
 from core.errors import CuradoriaError, InvalidInput
@@ -127,53 +131,6 @@ class IngestSummary:
 
 def _fmt(value: int) -> str:
     return f"{value:,}".replace(",", ".")
-
-
-# --- the Redis source -------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RedisSource:
-    url: str
-    db: int
-    prefix: str
-
-    @property
-    def origem(self) -> str:
-        """Identifies the source (password hidden): a new source restarts the list walk."""
-        return f"{mask_url(self.url)} db={self.db} prefixo={self.prefix!r}"[:700]
-
-
-def mask_url(url: str | None) -> str:
-    """'redis://:segredo@host:6379/0' -> 'redis://:***@host:6379/0'."""
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
-
-def resolve_source(cliente: Cliente, settings: Settings, redis_url: str | None = None) -> RedisSource | None:
-    """The cliente's Redis: the URL given, its own, or the default REDIS_URL (None if none)."""
-    url = redis_url or cliente.redis_url or settings.redis_url
-    if not url:
-        return None
-    return RedisSource(url=url, db=cliente.redis_db or 0, prefix=cliente.redis_prefix or "")
-
-
-def has_own_source(cliente: Cliente, settings: Settings) -> bool:
-    """Whether ingest_all imports this cliente (see the module docstring)."""
-    if cliente.redis_url:
-        return True
-    return bool(settings.redis_url) and bool(cliente.redis_prefix or cliente.redis_db)
-
-
-def _connect(source: RedisSource) -> redis.Redis:
-    # Options in the URL (its /N database) win over the keyword arguments in redis-py.
-    return redis.Redis.from_url(source.url, db=source.db, socket_connect_timeout=5,
-                                socket_timeout=60)
 
 
 # --- parsing what the bot wrote ---------------------------------------------------------
@@ -422,7 +379,7 @@ def _walk(run: _Run) -> None:
     work on one core); small ones in a thread. Either way PostgreSQL's work on the COPY
     overlaps the parsing, and the queue holds at most two batches, so memory stays flat.
     """
-    client = _connect(run.source)
+    client = connect(run.source)
     try:
         list_key = run.source.prefix + LIST_KEY
         first = client.lindex(list_key, 0)
@@ -484,7 +441,7 @@ def _consume_from_process(run, state, list_key, position, length) -> None:
 
 def _read_in_process(state: _ReaderState, list_key: str, position: int, length: int,
                      batches) -> None:
-    client = _connect(state.source)
+    client = connect(state.source)
     try:
         _read_all(client, state, list_key, position, length, batches, threading.Event())
     finally:
