@@ -25,7 +25,7 @@ def default_provider_factory(provedor: str):
     from core.finetune.provider import ProviderError
 
     try:
-        from core.finetune.providers.openai import get_provider
+        from core.finetune.registry import get_provider
     except ImportError:
         raise ProviderError("O provedor OpenAI não está disponível nesta versão.") from None
     if provedor != "openai":

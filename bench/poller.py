@@ -71,7 +71,7 @@ def main() -> None:
                        "CURADORIA_OPENAI_MAX_RETRIES": "0"})
     config.reset_settings()
     from core.clientes.directory import create_cliente
-    from core.finetune.providers.openai import get_provider
+    from core.finetune.registry import get_provider
     from core.db.tables import FineTuningJob
     from core.poller.cycle import run_cycle
 

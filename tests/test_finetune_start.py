@@ -13,7 +13,7 @@ from core.db import session_scope
 from core.errors import InvalidInput
 from core.finetune import start as start_module
 from core.finetune.catalog import ModelUnavailable
-from core.finetune.providers.openai import get_provider
+from core.finetune.registry import get_provider
 from core.finetune.provider import (
     FileRejected,
     FineTuningRefused,

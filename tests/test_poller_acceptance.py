@@ -18,7 +18,7 @@ from sqlalchemy import func, select as sql_select
 
 from core import config as config_module
 from core.db import session_scope
-from core.finetune.providers.openai import get_provider
+from core.finetune.registry import get_provider
 from core.finetune.deploy import redis_model_key
 from core.db.tables import Cliente, FineTuningJob, ModeloHistorico, Notificacao
 from core.poller.cycle import get_poller_status, run_cycle

@@ -117,10 +117,10 @@ def summarize_fine_tuning(session: Session, today: dt.date | None = None
     from core.finetune.catalog import ModelUnavailable, check_base_model, shutdown_text
     from core.review.readiness import get_readiness
 
-    from core.finetune.providers.openai import missing_key_message
+    from core.finetune.registry import configuration_problem
 
     today = today or utcnow().date()
-    sem_chave = missing_key_message()
+    sem_chave = configuration_problem()
     abertos = {j.cliente_id: j for j in list_jobs(session, status="pending")}
     abertos.update({j.cliente_id: j for j in list_jobs(session, status="running")})
     out = []

@@ -31,6 +31,7 @@ from core.db import session_scope
 from core.errors import CuradoriaError, InvalidInput
 from core.finetune.catalog import check_base_model, estimate_duration, shutdown_text
 from core.finetune.provider import FineTuningProvider, ProviderError
+from core.finetune.registry import get_provider
 from core.db.tables import FineTuningJob
 from core.review.readiness import get_readiness
 
@@ -159,8 +160,6 @@ def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
         cliente = _check_can_start(session, cliente_id)
         slug, modelo_base = cliente.slug, cliente.modelo_base
     if provider is None:
-        from core.finetune.providers.openai import get_provider
-
         provider = get_provider()  # MissingApiKey before anything is written
 
     # 2. The pending row first: the database lets only one through.

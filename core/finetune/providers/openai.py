@@ -131,17 +131,17 @@ MISSING_KEY = ("Nenhuma chave da API da OpenAI configurada. Defina a variável d
                "OPENAI_API_KEY e reinicie o painel para usar o fine-tuning.")
 
 
-def missing_key_message(settings: Settings | None = None) -> str:
+def configuration_problem(settings: Settings | None = None) -> str:
     """The pt-BR reason a job cannot start for lack of an API key, or '' when there is one."""
     settings = settings or get_settings()
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
     return "" if key.strip() else MISSING_KEY
 
 
-def get_provider(settings: Settings | None = None) -> FineTuningProvider:
-    """The configured provider; MissingApiKey when no OpenAI key is set."""
+def create_provider(settings: Settings | None = None) -> FineTuningProvider:
+    """The OpenAI provider (ask core.finetune.registry for it); MissingApiKey without a key."""
     settings = settings or get_settings()
-    if missing_key_message(settings):
+    if configuration_problem(settings):
         raise MissingApiKey(MISSING_KEY)
     key = settings.openai_api_key.get_secret_value()
     client = openai.OpenAI(
