@@ -44,7 +44,7 @@ AVALIACOES = ("boa", "ruim")
 STATUS_CONVERSA = ("ativa", "finalizada", "aguardando")
 ROLES = ("user", "assistant")
 STATUS_JOB = ("pending", "running", "succeeded", "failed", "cancelled")
-JOB_ABERTO = ("pending", "running")
+JOB_ABERTO = ("pending", "running")  # the open statuses: at most one such job per cliente
 # The rollup stores "no rating" as a value so it can be part of a unique key.
 SEM_AVALIACAO = "sem"
 
@@ -225,8 +225,8 @@ class FineTuningJob(Base):
             "uq_fine_tuning_jobs_cliente_aberto",
             "cliente_id",
             unique=True,
-            postgresql_where=text("status IN ('pending', 'running')"),
-            sqlite_where=text("status IN ('pending', 'running')"),
+            postgresql_where=text(_in("status", JOB_ABERTO)),
+            sqlite_where=text(_in("status", JOB_ABERTO)),
         ),
     )
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
-from core.db.tables import Cliente, FineTuningJob
+from core.db.tables import JOB_ABERTO, Cliente, FineTuningJob
 from core.review.readiness import Readiness
 
 STATUS_LABELS = {
@@ -121,8 +121,7 @@ def summarize_fine_tuning(session: Session, today: dt.date | None = None
 
     today = today or utcnow().date()
     sem_chave = configuration_problem()
-    abertos = {j.cliente_id: j for j in list_jobs(session, status="pending")}
-    abertos.update({j.cliente_id: j for j in list_jobs(session, status="running")})
+    abertos = {j.cliente_id: j for status in JOB_ABERTO for j in list_jobs(session, status=status)}
     out = []
     for cliente in list_clientes(session):
         readiness = get_readiness(session, cliente.id)

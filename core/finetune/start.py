@@ -32,10 +32,9 @@ from core.errors import CuradoriaError, InvalidInput
 from core.finetune.catalog import check_base_model, estimate_duration, shutdown_text
 from core.finetune.provider import FineTuningProvider, ProviderError
 from core.finetune.registry import get_provider
-from core.db.tables import FineTuningJob
+from core.db.tables import JOB_ABERTO, FineTuningJob
 from core.review.readiness import get_readiness
 
-OPEN_STATUSES = ("pending", "running")
 # A pending row without a provider job that has not moved for this long belongs to a start
 # that died half-way (process killed, machine restarted): it no longer blocks the cliente.
 STALE_START = dt.timedelta(minutes=30)
@@ -104,7 +103,7 @@ def _check_can_start(session: Session, cliente_id: int):
         raise NotReady(readiness.motivo)
     check_base_model(cliente.modelo_base, _today())
     open_job = session.scalar(select(FineTuningJob).where(
-        FineTuningJob.cliente_id == cliente_id, FineTuningJob.status.in_(OPEN_STATUSES)))
+        FineTuningJob.cliente_id == cliente_id, FineTuningJob.status.in_(JOB_ABERTO)))
     if open_job is not None and not _expire_if_stale(open_job):
         raise JobAlreadyOpen(open_job.id)
     return cliente
@@ -175,7 +174,7 @@ def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
         with session_scope(engine) as session:
             other = session.scalar(select(FineTuningJob.id).where(
                 FineTuningJob.cliente_id == cliente_id,
-                FineTuningJob.status.in_(OPEN_STATUSES)))
+                FineTuningJob.status.in_(JOB_ABERTO)))
         raise JobAlreadyOpen(other) from None
 
     out_dir = Path(get_settings().fine_tuning_dir) / f"job-{job_id}"
@@ -214,7 +213,7 @@ def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
                     completed_at=utcnow())
         raise
     # 6. Store the provider's ids.
-    status = job.seed_status if job.seed_status in OPEN_STATUSES else "pending"
+    status = job.seed_status if job.seed_status in JOB_ABERTO else "pending"
     _finish_row(engine, job_id, openai_job_id=job.id, status_provedor=job.status,
                 status=status)
     return StartResult(job_id=job_id, openai_job_id=job.id, status=status, erro=None)
