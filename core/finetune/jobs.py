@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import InvalidInput, NotFound
-from core.db.tables import JOB_ABERTO, Cliente, FineTuningJob
+from core.errors import CuradoriaError, InvalidInput, NotFound
+from core.db.tables import Cliente, FineTuningJob
 from core.review.readiness import Readiness
 
 STATUS_LABELS = {
@@ -111,34 +111,27 @@ class ClienteFineTuning:
 
 def summarize_fine_tuning(session: Session, today: dt.date | None = None
                           ) -> list[ClienteFineTuning]:
-    """Every cliente with its readiness and whether a fine-tuning can start now."""
+    """Every cliente with its readiness and whether a fine-tuning can start now (the same
+    check as the start itself: core.finetune.start.check_can_start)."""
     from core.clientes.directory import list_clientes
-    from core.clock import utcnow
-    from core.finetune.catalog import ModelUnavailable, check_base_model, shutdown_text
+    from core.finetune.catalog import shutdown_text
+    from core.finetune.start import JobAlreadyOpen, NotReady, check_can_start
     from core.review.readiness import get_readiness
 
-    from core.finetune.registry import configuration_problem
-
-    today = today or utcnow().date()
-    sem_chave = configuration_problem()
-    abertos = {j.cliente_id: j for status in JOB_ABERTO for j in list_jobs(session, status=status)}
     out = []
     for cliente in list_clientes(session):
         readiness = get_readiness(session, cliente.id)
-        job = abertos.get(cliente.id)
-        bloqueio = ""
-        if job is not None:
+        job, bloqueio = None, ""
+        try:
+            check_can_start(session, cliente, today=today, readiness=readiness)
+        except JobAlreadyOpen as exc:
+            job = get_job_resumo(session, exc.job_id)
             bloqueio = (f"Já existe um fine-tuning em andamento para este cliente "
                         f"(job #{job.id}, {job.status_label.lower()}).")
-        elif not readiness.pronto:
-            bloqueio = readiness.motivo
-        else:
-            try:
-                check_base_model(cliente.modelo_base, today)
-            except ModelUnavailable as exc:
-                bloqueio = str(exc)
-            else:
-                bloqueio = sem_chave
+        except NotReady as exc:
+            bloqueio = exc.motivo
+        except CuradoriaError as exc:
+            bloqueio = str(exc)
         out.append(ClienteFineTuning(
             cliente_id=cliente.id, nome=cliente.nome, slug=cliente.slug,
             modelo_base=cliente.modelo_base, modelo_ativo=cliente.modelo_ativo,
