@@ -113,7 +113,7 @@ def _plain(system_prompt: str, mensagens: list[tuple[str, str]], encoding: str):
     from collections import Counter
 
     from core.training import tokens as tk
-    from core.training.dataset import _ENCODER, _json_line, build_example
+    from core.training.examples import _ENCODER, _json_line, build_example
 
     counts: Counter = Counter()
     messages, motivo = build_example(system_prompt, mensagens, counts)
@@ -132,10 +132,10 @@ def _plain(system_prompt: str, mensagens: list[tuple[str, str]], encoding: str):
 def test_the_one_pass_builder_equals_build_example_count_and_json_line(system_prompt, conversas, cache):
     from collections import Counter
 
-    from core.training.dataset import _ExampleLines
+    from core.training.examples import ExampleLines
 
     redacoes: Counter = Counter()
-    builder = _ExampleLines("o200k_base", system_prompt, redacoes, limite=cache)
+    builder = ExampleLines("o200k_base", system_prompt, redacoes, limite=cache)
     expected_counts: Counter = Counter()
     for mensagens in conversas:
         rows = [(1, role, texto) for role, texto in mensagens] or [(1, None, None)]
