@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     )
     poller_lease_seconds: int = Field(
         600, ge=1,
-        description="Por quanto tempo um poller reserva um job (SQLite); depois disso outro "
+        description="Por quanto tempo um poller reserva um job que está verificando; depois disso outro "
         "poller pode retomá-lo, por exemplo após uma queda.",
     )
     poller_max_tentativas: int = Field(
@@ -127,7 +127,7 @@ class Settings(BaseSettings):
     )
     poller_lease_seconds: int = Field(
         600, ge=1,
-        description="Por quanto tempo um poller reserva um job (SQLite); depois disso outro "
+        description="Por quanto tempo um poller reserva um job que está verificando; depois disso outro "
         "poller pode retomá-lo, por exemplo após uma queda.",
     )
     poller_max_tentativas: int = Field(

@@ -2,6 +2,7 @@
 failures recorded, transient errors retried, one bad job never stops the others."""
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from decimal import Decimal
 
@@ -280,3 +281,45 @@ def test_a_cycle_follows_the_jobs_before_analysing_and_analyses_at_most_the_batc
     assert summary.analise == "7 conversa(s)"
     assert _job(engine, job_id).status == "succeeded"
     assert "acao=analise" in caplog.text
+
+
+# --- the claim: a lease taken and committed at once, the provider asked outside -----------
+
+def test_a_job_another_poller_holds_is_left_alone_until_its_lease_runs_out(engine, settings):
+    from core.clock import utcnow
+    from core.finetune.follow import claim_job, release_job
+
+    job_id = make_job(engine, make_cliente(engine, "loja"), "ftjob-l1", "running")
+    assert claim_job(engine, job_id, "poller-a") == "ftjob-l1"
+    assert claim_job(engine, job_id, "poller-b") is None
+    later = utcnow() + dt.timedelta(seconds=settings.poller_lease_seconds + 1)
+    assert claim_job(engine, job_id, "poller-b", now=later) == "ftjob-l1"
+    release_job(engine, job_id, "poller-a")  # not a's any more: b keeps it
+    assert _job(engine, job_id).lease_dono == "poller-b"
+
+
+def test_the_provider_is_asked_while_no_transaction_holds_the_job(engine):
+    job_id = make_job(engine, make_cliente(engine, "loja"), "ftjob-l2", "running")
+    provider = ScriptedProvider({"ftjob-l2": [succeeded("ftjob-l2")]})
+    seen = {}
+
+    def touch_the_row(_provider_job_id):
+        # Another writer locks the row without waiting (NOWAIT fails on a held row lock).
+        with session_scope(engine) as session:
+            session.execute(select(FineTuningJob.id).where(FineTuningJob.id == job_id)
+                            .with_for_update(nowait=True))
+            seen["lease"] = session.get(FineTuningJob, job_id).lease_dono
+
+    provider.before_answer = touch_the_row
+    summary = check_jobs(engine, _factory(provider), owner="p1", sleep=lambda _s: None)
+    assert summary.aplicados == 1 and seen == {"lease": "p1"}
+    assert _job(engine, job_id).lease_dono is None
+
+
+def test_a_closed_job_or_one_without_a_provider_job_is_never_claimed(engine):
+    from core.finetune.follow import claim_job
+
+    cliente_id = make_cliente(engine, "loja")
+    closed = make_job(engine, cliente_id, "ftjob-l3", "succeeded")
+    starting = make_job(engine, make_cliente(engine, "loja-2"), None, "pending")
+    assert claim_job(engine, closed, "p1") is None and claim_job(engine, starting, "p1") is None

@@ -4,9 +4,12 @@ Exactly once, whatever happens: the transition out of pending/running is a condi
 UPDATE (``WHERE status IN ('pending', 'running')``) made in the same transaction as the
 model change, its history row and the notification (unique `chave`). A second poller, or
 the same one restarted after a kill -9, finds the job already closed and does nothing.
-Claims only avoid asking the provider twice: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL
-(released by the database when a process dies), a time-limited lease on SQLite.
-The Redis key the bot reads is written after the commit and re-synced every cycle.
+Claims only avoid asking the provider twice: a poller takes a job's lease
+(`lease_dono`, `lease_ate`) in one statement that commits at once (`claim_job`, the same
+on both databases), asks the provider outside any transaction, records the answer under
+the guard above and gives the lease back. A poller that dies holding a lease leaves it to
+run out (CURADORIA_POLLER_LEASE_SECONDS). The Redis key the bot reads is written after
+the commit and re-synced every cycle.
 """
 from __future__ import annotations
 
@@ -25,7 +28,6 @@ from sqlalchemy.orm import Session
 from core.clock import utcnow
 from core.config import get_settings
 from core.db import session_scope
-from core.db.engine import is_postgres
 from core.logs import log_event
 from core.finetune.deploy import model_in_use, set_active_model, write_model_to_redis
 from core.errors import ServiceUnavailable
@@ -169,8 +171,8 @@ def record_job_state(session: Session, job: FineTuningJob, remote: ProviderJob, 
                      owner: str | None = None, now: dt.datetime | None = None) -> str:
     """Write what the provider said about a job; applies / notifies at most once.
 
-    The first statement is a conditional UPDATE (guarded by the open status and, on
-    SQLite, by our lease), so that the decision and the effects share one transaction.
+    The first statement is a conditional UPDATE (guarded by the open status and, with
+    `owner`, by our lease), so that the decision and the effects share one transaction.
     Returns the action: atualizado | aplicado | falhou | cancelado | ignorado.
     """
     now = now or utcnow()
@@ -224,15 +226,12 @@ def record_job_state(session: Session, job: FineTuningJob, remote: ProviderJob, 
     return "falhou" if status == "failed" else "cancelado"
 
 
-def _record_transient(session: Session, job_id: int, exc: ProviderError, now: dt.datetime,
-                      owner: str | None) -> None:
+def _record_transient(session: Session, job_id: int, exc: ProviderError, now: dt.datetime) -> None:
     retry_after = retry_after_seconds(exc)
     values = {"falhas_transitorias": FineTuningJob.falhas_transitorias + 1,
               "ultimo_erro_transitorio": exc.mensagem[:2000], "verificado_em": now,
               "proxima_verificacao_em": (now + dt.timedelta(seconds=float(retry_after))
                                          if retry_after else None)}
-    if owner is not None:
-        values.update(lease_dono=None, lease_ate=None)
     session.execute(update(FineTuningJob).where(FineTuningJob.id == job_id).values(**values))
 
 
@@ -259,71 +258,59 @@ def _apply_effects(engine: Engine, job_id: int, acao: str) -> None:
                       status_provedor=job.status_provedor, progresso=job.progresso)
 
 
-def _close_not_found(session: Session, job: FineTuningJob, exc: ProviderError,
-                     owner: str | None) -> str:
-    remote = ProviderJob(id=job.openai_job_id or "", status="failed", error_message=exc.mensagem)
-    return record_job_state(session, job, remote, owner=owner)
+def claim_job(engine: Engine, job_id: int, owner: str, now: dt.datetime | None = None) -> str | None:
+    """Take the job's lease and commit at once; the provider's job id, or None when the job
+    is closed, has no provider job yet, or another poller holds it.
 
-
-def check_job_postgres(engine: Engine, job_id: int, provider: FineTuningProvider, *,
-                       sleep: Callable[[float], object]) -> str:
-    """Claim the row with FOR UPDATE SKIP LOCKED for the whole check."""
-    with session_scope(engine) as session:
-        job = session.scalars(
-            select(FineTuningJob)
-            .where(FineTuningJob.id == job_id, FineTuningJob.status.in_(JOB_ABERTO))
-            .with_for_update(skip_locked=True)
-        ).first()
-        if job is None or not job.openai_job_id:
-            return "ignorado"
-        try:
-            remote = fetch_job(provider, job.openai_job_id, sleep=sleep, job_id=job.id)
-        except JobNotFound as exc:
-            return _close_not_found(session, job, exc, None)
-        except ProviderError as exc:
-            if not exc.transient:
-                raise
-            _record_transient(session, job.id, exc, utcnow(), None)
-            return "transitorio"
-        return record_job_state(session, job, remote)
-
-
-def check_job_sqlite(engine: Engine, job_id: int, provider: FineTuningProvider, *, owner: str,
-                     sleep: Callable[[float], object]) -> str:
-    """Claim the job with a lease (one atomic UPDATE), ask the provider, then record."""
-    now = utcnow()
+    One statement on both databases: the conditions are checked and the lease set
+    atomically (SQLite runs one writer at a time; on PostgreSQL the subquery's FOR UPDATE
+    SKIP LOCKED, ignored by SQLite, makes a poller skip a row another one is claiming)."""
+    now = now or utcnow()
     lease = dt.timedelta(seconds=get_settings().poller_lease_seconds)
+    claimable = (select(FineTuningJob.id)
+                 .where(FineTuningJob.id == job_id, FineTuningJob.status.in_(JOB_ABERTO),
+                        FineTuningJob.openai_job_id.is_not(None),
+                        or_(FineTuningJob.lease_ate.is_(None), FineTuningJob.lease_ate < now))
+                 .with_for_update(skip_locked=True))
     with session_scope(engine) as session:
-        claimed = session.execute(
-            update(FineTuningJob)
-            .where(FineTuningJob.id == job_id, FineTuningJob.status.in_(JOB_ABERTO),
-                   FineTuningJob.openai_job_id.is_not(None),
-                   or_(FineTuningJob.lease_ate.is_(None), FineTuningJob.lease_ate < now))
+        return session.execute(
+            update(FineTuningJob).where(FineTuningJob.id.in_(claimable))
             .values(lease_dono=owner, lease_ate=now + lease)
-        ).rowcount
-    if not claimed:
+            .returning(FineTuningJob.openai_job_id)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+
+
+def release_job(engine: Engine, job_id: int, owner: str) -> None:
+    """Give the lease back (only if it is still ours)."""
+    with session_scope(engine) as session:
+        session.execute(update(FineTuningJob)
+                        .where(FineTuningJob.id == job_id, FineTuningJob.lease_dono == owner)
+                        .values(lease_dono=None, lease_ate=None))
+
+
+def check_job(engine: Engine, job_id: int, provider: FineTuningProvider, *, owner: str,
+              sleep: Callable[[float], object]) -> str:
+    """Claim the job, ask the provider outside any transaction, record what it said."""
+    provider_job_id = claim_job(engine, job_id, owner)
+    if provider_job_id is None:
         return "ignorado"
     try:
-        with session_scope(engine) as session:
-            job = session.get(FineTuningJob, job_id)
         try:
-            remote = fetch_job(provider, job.openai_job_id, sleep=sleep, job_id=job_id)
+            remote = fetch_job(provider, provider_job_id, sleep=sleep, job_id=job_id)
         except JobNotFound as exc:
-            with session_scope(engine) as session:
-                return _close_not_found(session, session.get(FineTuningJob, job_id), exc, owner)
+            remote = ProviderJob(id=provider_job_id, status="failed", error_message=exc.mensagem)
         except ProviderError as exc:
             if not exc.transient:
                 raise
             with session_scope(engine) as session:
-                _record_transient(session, job_id, exc, utcnow(), owner)
+                _record_transient(session, job_id, exc, utcnow())
             return "transitorio"
         with session_scope(engine) as session:
+            job = session.get(FineTuningJob, job_id)
             return record_job_state(session, job, remote, owner=owner)
     finally:
-        with session_scope(engine) as session:
-            session.execute(update(FineTuningJob)
-                            .where(FineTuningJob.id == job_id, FineTuningJob.lease_dono == owner)
-                            .values(lease_dono=None, lease_ate=None))
+        release_job(engine, job_id, owner)
 
 
 def open_job_ids(session: Session, now: dt.datetime | None = None) -> list[tuple[int, str]]:
@@ -363,10 +350,7 @@ def check_jobs(engine: Engine, provider_factory: ProviderFactory, *, owner: str 
             continue
         summary.verificados += 1
         try:
-            if is_postgres(engine):
-                acao = check_job_postgres(engine, job_id, provider, sleep=sleep)
-            else:
-                acao = check_job_sqlite(engine, job_id, provider, owner=owner, sleep=sleep)
+            acao = check_job(engine, job_id, provider, owner=owner, sleep=sleep)
         except ProviderError as exc:
             acao = "erro"
             log_event(logger, "job_erro_provedor", job=job_id, erro=exc.mensagem,
