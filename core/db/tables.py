@@ -96,9 +96,7 @@ class Cliente(Base):
     redis_url: Mapped[str | None] = mapped_column(String(500))
     redis_db: Mapped[int] = mapped_column(Integer, server_default="0")
     redis_prefix: Mapped[str] = mapped_column(String(100), server_default="")
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime, server_default=utc_now()
-    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())
 
     conversas: Mapped[list[Conversa]] = relationship(back_populates="cliente")
 
@@ -134,9 +132,7 @@ class Conversa(Base):
     avaliacao: Mapped[str | None] = mapped_column(String(10))
     avaliado_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
     avaliado_por: Mapped[str | None] = mapped_column(String(50), server_default="admin")
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime, server_default=utc_now()
-    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())
 
     cliente: Mapped[Cliente] = relationship(back_populates="conversas")
     mensagens: Mapped[list[Mensagem]] = relationship(
@@ -207,9 +203,7 @@ class AvaliacaoHistorico(Base):
     avaliacao_nova: Mapped[str | None] = mapped_column(String(10))
     avaliado_por: Mapped[str | None] = mapped_column(String(50))
     avaliado_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    registrado_em: Mapped[dt.datetime] = mapped_column(
-        DateTime, server_default=utc_now()
-    )
+    registrado_em: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())
 
 
 class FineTuningJob(Base):
@@ -239,9 +233,7 @@ class FineTuningJob(Base):
     modelo_fine_tuned: Mapped[str | None] = mapped_column(String(100))
     custo_estimado: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     erro: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime, server_default=utc_now()
-    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # Beyond the seed: which provider, its file ids and raw status, progress and costs.
     provedor: Mapped[str] = mapped_column(String(30), server_default="openai")
@@ -259,14 +251,13 @@ class FineTuningJob(Base):
     iniciado_por: Mapped[str | None] = mapped_column(String(50))
     atualizado_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
     aplicado_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    # --- issue 8 --- poller: lease (claim on SQLite), last check and transient backoff
+    # The poller: its lease on the job (core.finetune.follow.claim_job), last check, backoff.
     lease_dono: Mapped[str | None] = mapped_column(String(120))
     lease_ate: Mapped[dt.datetime | None] = mapped_column(DateTime)
     verificado_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
     proxima_verificacao_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
     falhas_transitorias: Mapped[int] = mapped_column(Integer, server_default="0")
     ultimo_erro_transitorio: Mapped[str | None] = mapped_column(Text)
-    # --- end issue 8 ---
 
     cliente: Mapped[Cliente] = relationship()
 
@@ -288,16 +279,13 @@ class Notificacao(Base):
     fine_tuning_job_id: Mapped[int | None] = mapped_column(
         ForeignKey("fine_tuning_jobs.id", ondelete="SET NULL")
     )
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime, server_default=utc_now()
-    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())
     lida_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
     webhook_enviado_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    # --- issue 8 --- webhook delivery state (retried with backoff, delivered once)
+    # Webhook delivery state (retried with backoff, delivered once).
     webhook_tentativas: Mapped[int] = mapped_column(Integer, server_default="0")
     webhook_proxima_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
     webhook_erro: Mapped[str | None] = mapped_column(Text)
-    # --- end issue 8 ---
 
 
 class ModeloHistorico(Base):
@@ -315,9 +303,7 @@ class ModeloHistorico(Base):
         ForeignKey("fine_tuning_jobs.id", ondelete="SET NULL")
     )
     alterado_por: Mapped[str | None] = mapped_column(String(50))
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime, server_default=utc_now()
-    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())
 
 
 class Administrador(Base):
@@ -339,7 +325,8 @@ class Administrador(Base):
     )
 
 
-# --- issue 8 ---
+# --- the poller -----------------------------------------------------------------------
+
 class PollerHeartbeat(Base):
     """When each poller process was last seen (the dashboard shows it)."""
 
@@ -351,10 +338,10 @@ class PollerHeartbeat(Base):
     ciclo_concluido_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
     intervalo_segundos: Mapped[int | None] = mapped_column(Integer)
     resumo: Mapped[str] = mapped_column(Text, server_default="")
-# --- end issue 8 ---
 
 
-# --- issue 3 ---
+# --- the import from Redis -------------------------------------------------------------
+
 class Importacao(Base):
     """One run of the Redis import for a cliente: what it read, added, skipped and rejected.
 
@@ -403,7 +390,10 @@ class EntradaRejeitada(Base):
     motivo: Mapped[str] = mapped_column(String(40))
     trecho: Mapped[str] = mapped_column(Text, server_default="")
     registrada_em: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())
-# --- issue 4 ---
+
+
+# --- the conversation list and search -------------------------------------------------
+
 # Listing: newest first by start time. The INCLUDE columns let PostgreSQL filter and
 # skip rows (OFFSET) inside an index-only scan, without touching the heap.
 Index("ix_conversas_iniciada", Conversa.iniciada_em, Conversa.id,
@@ -450,7 +440,8 @@ def include_in_schema_compare(name: str | None, _type: str, _parents: dict) -> b
     return not (name or "").startswith(SEARCH_ONLY_OBJECTS)
 
 
-# --- issue 5 ---
+# --- the analysis -------------------------------------------------------------------
+
 # Per-conversa analysis (problems, first question, topic, suggested rating), computed
 # incrementally from a queue that database triggers fill whenever a conversa or one of
 # its messages is written, so the page never re-reads every message.

@@ -143,7 +143,7 @@ def _expire_if_stale(job: FineTuningJob) -> bool:
 
 
 def _build(session: Session, cliente_id: int, out_dir: Path):
-    from core.training.dataset import build_training_files  # issue 6's contract
+    from core.training.dataset import build_training_files
 
     report = build_training_files(session, cliente_id, out_dir)
     if not report.ok:

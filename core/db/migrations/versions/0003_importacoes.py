@@ -1,4 +1,4 @@
-"""Import runs and rejected Redis entries (issue 3).
+"""Import runs and rejected Redis entries.
 
 Revision ID: 0003
 Revises: 0002
