@@ -69,15 +69,23 @@ def upgrade_database(url: str | None = None, revision: str = "heads") -> str:
         return _upgrade(engine, url, revision)
 
 
-def _upgrade(engine: Engine, url: str | None, revision: str) -> str:
-    """The Alembic upgrade itself; the caller holds `migration_lock`."""
+def downgrade_database(url: str | None = None, revision: str = "-1") -> str:
+    """Undo migrations down to `revision` ("base" = an empty database; default: the last
+    one); returns the revision it is at ('' at base). Takes turns like the upgrade."""
+    engine = get_engine(url)
+    with migration_lock(engine):
+        return _upgrade(engine, url, revision, down=True)
+
+
+def _upgrade(engine: Engine, url: str | None, revision: str, down: bool = False) -> str:
+    """The Alembic upgrade (or downgrade) itself; the caller holds `migration_lock`."""
     from alembic import command
     from alembic.runtime.migration import MigrationContext
 
     config = alembic_config(url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        (command.downgrade if down else command.upgrade)(config, revision)
     with engine.connect() as connection:
         return ",".join(MigrationContext.configure(connection).get_current_heads())
 

@@ -7,7 +7,7 @@ concatenated text and the FTS5 table `conversas_fts` (remove_diacritics) indexes
 Triggers on `mensagens` keep it right whoever writes the messages.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 from alembic import op
 import sqlalchemy as sa

@@ -5,7 +5,7 @@ conversa in `analise_fila`; `core.review.analysis.analyze_pending` drains it in 
 writes `conversas_analise` / `conversas_problemas`. Existing conversas are queued here.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 """
 import sqlalchemy as sa
 from alembic import op
