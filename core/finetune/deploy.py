@@ -20,7 +20,7 @@ from core.errors import InvalidInput, ServiceUnavailable
 from core.logs import log_event
 from core.db.tables import Cliente, ModeloHistorico
 
-logger = logging.getLogger("curadoria.modelos")
+logger = logging.getLogger("curadoria.finetune")
 
 REDIS_MODEL_KEY = "curadoria:modelo_ativo"
 

@@ -35,7 +35,7 @@ from core.finetune.provider import FineTuningProvider, JobNotFound, ProviderErro
 from core.db.tables import JOB_ABERTO, Cliente, FineTuningJob
 from core.poller.notify import create_notification
 
-logger = logging.getLogger("curadoria.poll")
+logger = logging.getLogger("curadoria.finetune")
 
 MAX_BACKOFF_SECONDS = 60.0
 # Training price per 1M tokens (USD), used only when the job has no estimate to scale.

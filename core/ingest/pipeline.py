@@ -60,7 +60,7 @@ from core.db.tables import (
 )
 from core.ingest.phones import normalize_whatsapp
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("curadoria.ingest")
 
 LIST_KEY = "all_conversations"
 MESSAGE_PREFIX = "conversation:"

@@ -26,7 +26,7 @@ from core.db import session_scope
 from core.logs import log_event
 from core.db.tables import Cliente, Notificacao
 
-logger = logging.getLogger("curadoria.notify")
+logger = logging.getLogger("curadoria.poller")
 
 MAX_WEBHOOK_BACKOFF = dt.timedelta(hours=1)
 
