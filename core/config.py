@@ -15,10 +15,21 @@ from typing import Any
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.review.topics import DEFAULT_TOPICOS
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'curadoria.db'}"
+# The analysis's known topics (core.review.topics parses them): 'Label: prefix, ...; ...'.
+DEFAULT_TOPICOS = (
+    "Trocas e devoluções: troc, devol, defeito, reembols, volta, errado, arrepend, estorn; "
+    "Falar com atendente: atendente, humano, pessoa, alguem, gerente, falar, verdade; "
+    "Rastreamento de pedido: pedido, rastre, cade, chegou, status, saiu, codigo; "
+    "Formas de pagamento: pag, pix, cartao, credit, debit, boleto, parcel, dinheiro, vale, refeic; "
+    "Entrega e frete: entreg, frete, delivery, prazo, cep, demora, motoboy; "
+    "Horário de funcionamento: horari, hora, abre, abert, fech, funcion, feriad, doming, sabad; "
+    "Localização: onde, endereco, localiz, bairro, chegar, estacion, perto, metro, fica; "
+    "Preços: preco, valor, custa, quanto, promoc, desconto; "
+    "Produtos disponíveis: produt, vend, cardapio, catalog, lactose, novidade, encomenda, "
+    "tamanho, disponiv, opcao, opcoes, sabor, modelo"
+)
 
 
 def _env(name: str) -> Any:

@@ -105,3 +105,12 @@ def test_the_bot_s_model_key_is_written_by_one_function():
                for call in ast.walk(fn) if isinstance(call, ast.Call)
                and isinstance(call.func, ast.Attribute) and call.func.attr == "set"}
     assert writers == {"write_model_to_redis"}
+
+
+def test_the_foundation_imports_nothing_above_it():
+    foundation = {"core.config", "core.errors", "core.clock", "core.logs"}
+    for name in foundation:
+        path = ROOT / (name.replace(".", "/") + ".py")
+        above = {m for m in _imports(path) if m.startswith("core.")
+                 and not any(m == f or m.startswith(f + ".") for f in foundation)}
+        assert above == set(), f"{name} imports {above}"

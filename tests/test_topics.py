@@ -14,11 +14,10 @@ import datetime as dt
 import pytest
 
 from core.demo import content as demo_content
-from core.config import get_settings, reset_settings
+from core.config import DEFAULT_TOPICOS, get_settings, reset_settings
 from core.demo.generate import generate_conversations
 from core.review.detection import first_question
 from core.review.topics import (
-    DEFAULT_TOPICOS,
     OUTROS,
     adjusted_rand_index,
     assign_topics,

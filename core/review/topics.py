@@ -21,18 +21,6 @@ from threadpoolctl import threadpool_limits
 
 from core.review.detection import content_words, normalize
 
-DEFAULT_TOPICOS = (
-    "Trocas e devoluções: troc, devol, defeito, reembols, volta, errado, arrepend, estorn; "
-    "Falar com atendente: atendente, humano, pessoa, alguem, gerente, falar, verdade; "
-    "Rastreamento de pedido: pedido, rastre, cade, chegou, status, saiu, codigo; "
-    "Formas de pagamento: pag, pix, cartao, credit, debit, boleto, parcel, dinheiro, vale, refeic; "
-    "Entrega e frete: entreg, frete, delivery, prazo, cep, demora, motoboy; "
-    "Horário de funcionamento: horari, hora, abre, abert, fech, funcion, feriad, doming, sabad; "
-    "Localização: onde, endereco, localiz, bairro, chegar, estacion, perto, metro, fica; "
-    "Preços: preco, valor, custa, quanto, promoc, desconto; "
-    "Produtos disponíveis: produt, vend, cardapio, catalog, lactose, novidade, encomenda, "
-    "tamanho, disponiv, opcao, opcoes, sabor, modelo"
-)
 OUTROS = "Outros"
 
 
