@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from core.clientes.directory import create_cliente
 from core.db import session_scope
-from core.finetune.provider import ProviderJob
 from core.db.tables import FineTuningJob
+from core.finetune.provider import ProviderJob
 from tests.conftest import REDIS_TEST_URL
 
 

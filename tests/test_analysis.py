@@ -9,6 +9,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from core.__main__ import main as cli
+from core.clientes.directory import create_cliente
+from core.db.tables import Conversa, ConversaAnalise, Mensagem
+from core.errors import InvalidInput
 from core.review.analysis import (
     PROBLEMAS,
     Filtro,
@@ -24,9 +27,6 @@ from core.review.analysis import (
     problem_condition,
     queue_all,
 )
-from core.clientes.directory import create_cliente
-from core.errors import InvalidInput
-from core.db.tables import Conversa, ConversaAnalise, Mensagem
 
 U, A = "user", "assistant"
 INICIO = dt.datetime(2026, 11, 10, 12)

@@ -7,14 +7,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from sqlalchemy import select, text
 
+from core.db.tables import AvaliacaoHistorico, Conversa
+from core.errors import InvalidInput, NotFound
 from core.review.conversations import (
     count_ratings,
     get_conversation,
     list_conversations,
     rate_conversation,
 )
-from core.errors import InvalidInput, NotFound
-from core.db.tables import AvaliacaoHistorico, Conversa
 from tests.conversas_factory import BASE, add_cliente, add_conversa
 
 SPECIAL_SEARCHES = ['"', "'", '"entrega"', "&", "|", "!", ":*", "entrega:*", "(", ")",

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from core.training import tokens as tk
 from core.clientes.directory import create_cliente
+from core.db.tables import Conversa, Mensagem
+from core.training import tokens as tk
 from core.training.dataset import (build_training_files, export_dataset, in_validation,
                                    preview_redaction, update_system_prompt)
 from core.training.examples import build_example, format_errors, validate_jsonl
-from core.db.tables import Conversa, Mensagem
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMPT = "Você é o atendente da Padaria Pão Dourado. Responda em português."

@@ -15,11 +15,11 @@ import json
 from hypothesis import given, settings, strategies as st
 from sqlalchemy import text
 
-from core.demo import generate as demo
 from core.clientes.directory import get_cliente
-from core.training.dataset import build_training_files
-from core.demo.content import CLIENTES
 from core.db.tables import Conversa, Mensagem
+from core.demo import generate as demo
+from core.demo.content import CLIENTES
+from core.training.dataset import build_training_files
 
 ANCHOR = dt.datetime(2026, 11, 20)
 

@@ -8,12 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from core import config as config_module
-from core.training.dataset import export_dataset
 from core.db import session_scope
+from core.db.tables import Cliente, FineTuningJob
 from core.errors import InvalidInput
 from core.finetune import start as start_module
 from core.finetune.catalog import ModelUnavailable
-from core.finetune.registry import get_provider
 from core.finetune.provider import (
     FileRejected,
     FineTuningRefused,
@@ -23,13 +22,14 @@ from core.finetune.provider import (
     ProviderUnavailable,
     RateLimited,
 )
+from core.finetune.registry import get_provider
 from core.finetune.start import (
     JobAlreadyOpen,
     NotReady,
     preview_fine_tuning,
     start_fine_tuning,
 )
-from core.db.tables import Cliente, FineTuningJob
+from core.training.dataset import export_dataset
 from tests.finetune_helpers import make_cliente
 
 

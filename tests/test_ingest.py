@@ -17,15 +17,15 @@ from core.clientes.directory import ensure_cliente
 from core.clientes.redis_source import mask_url
 from core.clock import to_epoch_ms, utcnow
 from core.db import session_scope
+from core.db.tables import Conversa, EntradaRejeitada, Importacao, Mensagem, ModeloHistorico
 from core.errors import InvalidInput
+from core.ingest.phones import format_whatsapp
 from core.ingest.pipeline import (
     ingest_all,
     ingest_cliente,
     list_rejected_entries,
     split_by_inactivity,
 )
-from core.db.tables import Conversa, EntradaRejeitada, Importacao, Mensagem, ModeloHistorico
-from core.ingest.phones import format_whatsapp
 from tests.conftest import REDIS_TEST_URL
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from core.auth import authenticate, change_password
-from core.errors import AuthError, InvalidInput
 from core.db.tables import Administrador
+from core.errors import AuthError, InvalidInput
 from tests.pages_helpers import SENHA, login, make_admin, open_dashboard
 
 

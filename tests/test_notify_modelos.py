@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from core.clock import utcnow
 from core.db import session_scope
+from core.db.tables import Cliente, Notificacao
 from core.errors import InvalidInput
 from core.finetune.deploy import (
     list_model_history,
@@ -20,7 +21,6 @@ from core.finetune.deploy import (
     set_active_model,
     write_model_to_redis,
 )
-from core.db.tables import Cliente, Notificacao
 from core.poller.notify import count_unread, create_notification, deliver_webhooks, list_notifications, mark_read
 from tests.poll_helpers import make_cliente
 

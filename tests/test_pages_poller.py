@@ -7,8 +7,8 @@ from streamlit.testing.v1 import AppTest
 from core.db import session_scope
 from core.db.tables import Cliente, ModeloHistorico
 from core.finetune.deploy import set_active_model
-from core.poller.notify import create_notification
 from core.poller.cycle import record_heartbeat
+from core.poller.notify import create_notification
 from tests.pages_helpers import logged_in_dashboard
 from tests.poll_helpers import make_cliente, make_job
 

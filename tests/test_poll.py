@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db import session_scope
+from core.db.tables import Cliente, FineTuningJob, ModeloHistorico, Notificacao
+from core.finetune.deploy import redis_model_key
 from core.finetune.follow import check_jobs
 from core.finetune.provider import (
     InvalidApiKey,
@@ -18,8 +20,6 @@ from core.finetune.provider import (
     ProviderUnavailable,
     RateLimited,
 )
-from core.finetune.deploy import redis_model_key
-from core.db.tables import Cliente, FineTuningJob, ModeloHistorico, Notificacao
 from tests.poll_helpers import (
     ScriptedProvider,
     failed,

@@ -18,9 +18,9 @@ from sqlalchemy import func, select as sql_select
 
 from core import config as config_module
 from core.db import session_scope
-from core.finetune.registry import get_provider
-from core.finetune.deploy import redis_model_key
 from core.db.tables import Cliente, FineTuningJob, ModeloHistorico, Notificacao
+from core.finetune.deploy import redis_model_key
+from core.finetune.registry import get_provider
 from core.poller.cycle import get_poller_status, run_cycle
 from tests.poll_helpers import make_cliente, make_job
 

@@ -13,8 +13,8 @@ import datetime as dt
 
 import pytest
 
-from core.demo import content as demo_content
 from core.config import DEFAULT_TOPICOS, get_settings, reset_settings
+from core.demo import content as demo_content
 from core.demo.generate import generate_conversations
 from core.review.detection import first_question
 from core.review.topics import (

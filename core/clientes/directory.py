@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.errors import InvalidInput, NotFound
 from core.db.tables import Cliente, Conversa, ConversaResumo, SEM_AVALIACAO
+from core.errors import InvalidInput, NotFound
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 

@@ -16,9 +16,9 @@ from itertools import islice
 
 from sqlalchemy import Engine, delete, func, select, text
 
-from core.demo import content as C
 from core.clock import from_epoch_ms, local_day, local_midnight_utc, to_epoch_ms, utcnow
 from core.db.tables import Cliente, Conversa
+from core.demo import content as C
 
 DIA_MS = 86_400_000
 JANELA_DIAS = 62  # a little over Redis' 60 days, so some list entries point at expired keys

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from core.clientes.directory import get_cliente
 from core.clientes.redis_source import connect, own_source
+from core.db.tables import Cliente, ModeloHistorico
 from core.errors import InvalidInput, ServiceUnavailable
 from core.logs import log_event
-from core.db.tables import Cliente, ModeloHistorico
 
 logger = logging.getLogger("curadoria.finetune")
 

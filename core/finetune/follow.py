@@ -28,11 +28,11 @@ from sqlalchemy.orm import Session
 from core.clock import utcnow
 from core.config import get_settings
 from core.db import session_scope
-from core.logs import log_event
-from core.finetune.deploy import model_in_use, set_active_model, write_model_to_redis
-from core.errors import ServiceUnavailable
-from core.finetune.provider import FineTuningProvider, JobNotFound, ProviderError, ProviderJob
 from core.db.tables import JOB_ABERTO, Cliente, FineTuningJob
+from core.errors import ServiceUnavailable
+from core.finetune.deploy import model_in_use, set_active_model, write_model_to_redis
+from core.finetune.provider import FineTuningProvider, JobNotFound, ProviderError, ProviderJob
+from core.logs import log_event
 from core.poller.notify import create_notification
 
 logger = logging.getLogger("curadoria.finetune")

@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import CuradoriaError, InvalidInput, NotFound
 from core.db.tables import Cliente, FineTuningJob
+from core.errors import CuradoriaError, InvalidInput, NotFound
 from core.review.readiness import Readiness
 
 STATUS_LABELS = {

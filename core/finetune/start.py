@@ -29,11 +29,11 @@ from core.clientes.directory import get_cliente_by_id
 from core.clock import utcnow
 from core.config import get_settings
 from core.db import session_scope
+from core.db.tables import JOB_ABERTO, Cliente, FineTuningJob
 from core.errors import CuradoriaError, InvalidInput
 from core.finetune.catalog import check_base_model, estimate_duration, shutdown_text
 from core.finetune.provider import FineTuningProvider, MissingApiKey, ProviderError
 from core.finetune.registry import configuration_problem, get_provider
-from core.db.tables import JOB_ABERTO, Cliente, FineTuningJob
 from core.review.readiness import Readiness, get_readiness
 
 # A pending row without a provider job that has not moved for this long belongs to a start

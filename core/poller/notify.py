@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from core.clock import utcnow
 from core.config import get_settings
 from core.db import session_scope
-from core.logs import log_event
 from core.db.tables import Cliente, Notificacao
+from core.logs import log_event
 
 logger = logging.getLogger("curadoria.poller")
 

@@ -21,8 +21,6 @@ from sqlalchemy.orm import Session
 from core.clientes.directory import list_clientes
 from core.config import get_settings
 from core.db import session_scope
-from core.review.detection import PROBLEMAS, detect_problems, first_question
-from core.errors import InvalidInput
 from core.db.tables import (
     AnaliseFila,
     Conversa,
@@ -31,6 +29,8 @@ from core.db.tables import (
     ConversaResumo,
     Mensagem,
 )
+from core.errors import InvalidInput
+from core.review.detection import PROBLEMAS, detect_problems, first_question
 from core.review.readiness import Readiness, get_readiness
 from core.review.topics import OUTROS, cluster_questions, match_seed_topic, parse_topics
 

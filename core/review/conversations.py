@@ -17,7 +17,6 @@ from sqlalchemy import ColumnElement, func, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
 from core.clock import local_midnight_utc, utcnow
-from core.errors import InvalidInput, NotFound
 from core.db.tables import (
     AVALIACOES,
     SEM_AVALIACAO,
@@ -28,6 +27,7 @@ from core.db.tables import (
     ConversaResumo,
     Mensagem,
 )
+from core.errors import InvalidInput, NotFound
 from core.ingest.phones import format_whatsapp
 
 SEARCH_CAP = 10_000
