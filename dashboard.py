@@ -106,8 +106,8 @@ def notifications_sidebar() -> None:
 
     A fragment that refreshes itself every minute, so a finished job shows up (with a
     toast) without the admin clicking anything."""
-    from core import notify
-    from core.poll import get_poller_status
+    from core.poller import notify
+    from core.poller.cycle import get_poller_status
 
     try:
         with session_scope() as session:
@@ -142,7 +142,7 @@ def notifications_sidebar() -> None:
 
 
 def mark_all_read() -> None:
-    from core import notify
+    from core.poller import notify
 
     with session_scope() as session:
         notify.mark_read(session)

@@ -1,6 +1,6 @@
 """The poller sidecar: `python poller.py [--once] [--interval SECONDS]`.
 
-Each cycle (core.poll.run_poller_cycle) migrates the database while it still needs it,
+Each cycle (core.poller.cycle.run_poller_cycle) migrates the database while it still needs it,
 imports new conversations from every cliente's Redis, then follows the fine-tuning jobs.
 A cycle that finds the database unusable logs one line and the next one tries again.
 This script only loops: it sleeps until the interval ends or a stop signal arrives
@@ -23,16 +23,10 @@ logger = logging.getLogger("curadoria.poller")
 
 
 def default_provider_factory(provedor: str):
-    """The provider for a job's `provedor` (only OpenAI exists today)."""
-    from core.finetune.provider import ProviderError
+    """The provider for a job's `provedor`, from the one registry."""
+    from core.finetune.registry import get_provider
 
-    try:
-        from core.finetune.openai_provider import get_provider
-    except ImportError:
-        raise ProviderError("O provedor OpenAI não está disponível nesta versão.") from None
-    if provedor != "openai":
-        raise ProviderError(f"Provedor de fine-tuning desconhecido: '{provedor}'.")
-    return get_provider()
+    return get_provider(provedor)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=exit_if_stuck, args=(stop, terminou), daemon=True,
                      name="parada").start()
 
-    from core.finetune.poll import poller_name
-    from core.poll import PollerDatabase, run_poller_cycle
+    from core.finetune.follow import poller_name
+    from core.poller.cycle import PollerDatabase, run_poller_cycle
 
     nome = poller_name()
     database = PollerDatabase()  # DATABASE_URL; migrated by the first cycle that reaches it
@@ -122,7 +116,7 @@ def exit_now(code: int) -> None:
     """Exit without the interpreter's slow module teardown (SIGTERM must stop us within a
     second even on a loaded machine): the engine is disposed and the logs flushed first."""
     try:
-        from core.db import dispose_engines
+        from core.db.engine import dispose_engines
 
         dispose_engines()
     finally:

@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from core.analysis import Filtro, analyze_pending, count_pending, get_analysis, get_overview  # noqa: E402
-from core.clientes import list_clientes  # noqa: E402
+from core.clientes.directory import list_clientes  # noqa: E402
 from core.db import get_engine, session_scope  # noqa: E402
-from core.models import Conversa, ConversaResumo  # noqa: E402
+from core.db.tables import Conversa, ConversaResumo  # noqa: E402
+from core.review.analysis import Filtro, analyze_pending, count_pending, get_analysis, get_overview  # noqa: E402
 
 
 def timed(fn, repeticoes: int) -> list[float]:

@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from core.conversations import count_ratings, list_conversations, rate_conversation  # noqa: E402
 from core.db import get_engine, session_scope  # noqa: E402
-from core.models import Cliente, Conversa  # noqa: E402
+from core.db.tables import Cliente, Conversa  # noqa: E402
+from core.review.conversations import count_ratings, list_conversations, rate_conversation  # noqa: E402
 
 PAGES = [1, 2, 5, 20, 50, 100, "last"]
 SEARCHES = ["entrega", "reembolso", "cancelar pedido", "troca de tamanho", "boleto vencido",

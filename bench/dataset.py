@@ -40,10 +40,10 @@ def _ensure_database(url: str) -> None:
 def load(url: str, reload: bool) -> None:
     from sqlalchemy import func, select, text
 
-    from core import demo
-    from core.demo_content import CLIENTES
+    from core.demo import generate as demo
+    from core.demo.content import CLIENTES
     from core.db import get_engine, upgrade_database
-    from core.models import Cliente, Conversa
+    from core.db.tables import Cliente, Conversa
 
     _ensure_database(url)
     upgrade_database(url)
@@ -76,9 +76,9 @@ def child(url: str, slug: str, out: str, trace: bool) -> None:
     import tracemalloc
 
     os.environ["DATABASE_URL"] = url
-    from core.dataset import export_dataset
+    from core.training.dataset import export_dataset
     from core.db import session_scope
-    from core import tokens
+    from core.training import tokens
 
     tokens.get_encoding("o200k_base")  # vocabulary load is a one-off per process
     if trace:

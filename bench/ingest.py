@@ -4,7 +4,7 @@
     .venv/bin/python bench/ingest.py [--conversas 138000] [--seed-sample 200000]
 
 It creates its own database (curadoria_bench_ingest) and a unique Redis key prefix, loads
-the demo with `python -m core demo --redis`, times `core.ingest.ingest_cliente` (first run,
+the demo with `python -m core demo --redis`, times `core.ingest.pipeline.ingest_cliente` (first run,
 then a second run that must add nothing), times the seed's read path (LRANGE of
 all_conversations, then one GET per key, as getAllConversationsForFineTuning does) on a
 sample of the same keys, and then drops the database and deletes its own keys (never
@@ -94,9 +94,10 @@ def main() -> None:
     client = redis.Redis.from_url(REDIS_URL)
     url = recreate_database(admin)
     os.environ["DATABASE_URL"] = url
-    from core.clientes import ensure_cliente
-    from core.db import dispose_engines, get_engine, session_scope, upgrade_database
-    from core.ingest import ingest_cliente
+    from core.clientes.directory import ensure_cliente
+    from core.db import get_engine, session_scope, upgrade_database
+    from core.db.engine import dispose_engines
+    from core.ingest.pipeline import ingest_cliente
 
     try:
         upgrade_database(url)

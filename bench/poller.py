@@ -70,10 +70,10 @@ def main() -> None:
     os.environ.update({"OPENAI_API_KEY": fake.api_key, "OPENAI_BASE_URL": fake.base_url,
                        "CURADORIA_OPENAI_MAX_RETRIES": "0"})
     config.reset_settings()
-    from core.clientes import create_cliente
-    from core.finetune.openai_provider import get_provider
-    from core.models import FineTuningJob
-    from core.poll import run_cycle
+    from core.clientes.directory import create_cliente
+    from core.finetune.registry import get_provider
+    from core.db.tables import FineTuningJob
+    from core.poller.cycle import run_cycle
 
     with session_scope(engine) as session:
         for n in range(args.jobs):

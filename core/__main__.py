@@ -12,7 +12,7 @@ from core.errors import CuradoriaError
 
 
 def cmd_migrate(args) -> None:
-    from core.db import prepare_database
+    from core.db.migrate import prepare_database
 
     revision, path = prepare_database()
     print(f"Banco atualizado (revisão {revision}).")
@@ -22,7 +22,7 @@ def cmd_migrate(args) -> None:
 
 def _anchor(args) -> dt.datetime:
     from core.clock import local_midnight_utc
-    from core.demo import default_anchor
+    from core.demo.generate import default_anchor
 
     if not args.ate:
         return default_anchor()
@@ -34,7 +34,7 @@ def _anchor(args) -> dt.datetime:
 
 
 def cmd_demo(args) -> None:
-    from core import demo
+    from core.demo import generate as demo
 
     anchor = _anchor(args)
     conversas = demo.generate_conversations(args.conversas, args.seed, anchor)
@@ -64,7 +64,7 @@ def _demo_redis(args, demo, conversas):
     import redis
 
     from core.config import get_settings
-    from core.demo_content import CLIENTES
+    from core.demo.content import CLIENTES
 
     url = args.redis_url or get_settings().redis_url
     if not url:
@@ -187,7 +187,7 @@ def cmd_finetune_status(args) -> None:
 def cmd_export(args) -> int:
     from pathlib import Path
 
-    from core.dataset import export_dataset
+    from core.training.dataset import export_dataset
     from core.db import session_scope, upgrade_database
 
     upgrade_database()
@@ -199,7 +199,7 @@ def cmd_export(args) -> int:
 
 def cmd_ingest(args) -> int:
     from core.db import get_engine, upgrade_database
-    from core.ingest import ingest_cliente
+    from core.ingest.pipeline import ingest_cliente
 
     upgrade_database()
     summary = ingest_cliente(get_engine(), args.cliente, redis_url=args.redis_url)
@@ -208,7 +208,7 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_analyze(args) -> None:
-    from core.analysis import analyze_pending, count_pending, queue_all
+    from core.review.analysis import analyze_pending, count_pending, queue_all
     from core.db import get_engine, session_scope, upgrade_database
 
     upgrade_database()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.clock import utcnow
 from core.config import Settings, get_settings
 from core.errors import AuthError, InvalidInput, NotFound
-from core.models import Administrador
+from core.db.tables import Administrador
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 10

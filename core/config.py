@@ -15,10 +15,21 @@ from typing import Any
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.topics import DEFAULT_TOPICOS
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'curadoria.db'}"
+# The analysis's known topics (core.review.topics parses them): 'Label: prefix, ...; ...'.
+DEFAULT_TOPICOS = (
+    "Trocas e devoluções: troc, devol, defeito, reembols, volta, errado, arrepend, estorn; "
+    "Falar com atendente: atendente, humano, pessoa, alguem, gerente, falar, verdade; "
+    "Rastreamento de pedido: pedido, rastre, cade, chegou, status, saiu, codigo; "
+    "Formas de pagamento: pag, pix, cartao, credit, debit, boleto, parcel, dinheiro, vale, refeic; "
+    "Entrega e frete: entreg, frete, delivery, prazo, cep, demora, motoboy; "
+    "Horário de funcionamento: horari, hora, abre, abert, fech, funcion, feriad, doming, sabad; "
+    "Localização: onde, endereco, localiz, bairro, chegar, estacion, perto, metro, fica; "
+    "Preços: preco, valor, custa, quanto, promoc, desconto; "
+    "Produtos disponíveis: produt, vend, cardapio, catalog, lactose, novidade, encomenda, "
+    "tamanho, disponiv, opcao, opcoes, sabor, modelo"
+)
 
 
 def _env(name: str) -> Any:
@@ -33,6 +44,7 @@ class Settings(BaseSettings):
         env_prefix="CURADORIA_", extra="ignore", populate_by_name=True
     )
 
+    # --- database and services ---
     database_url: str = Field(
         DEFAULT_SQLITE_URL,
         validation_alias=_env("DATABASE_URL"),
@@ -55,6 +67,8 @@ class Settings(BaseSettings):
         validation_alias=_env("OPENAI_BASE_URL"),
         description="URL base da API da OpenAI (lida pelo SDK); útil para proxies e testes.",
     )
+
+    # --- the dashboard ---
     timezone: str = Field(
         "America/Sao_Paulo",
         description="Fuso horário usado para exibir datas e agrupar conversas por dia.",
@@ -75,100 +89,42 @@ class Settings(BaseSettings):
         description="Primeiro bloqueio após as falhas de login, em segundos; dobra a cada nova "
         "falha, até 15 minutos.",
     )
-    min_conversas_marcadas: int = Field(
-        50, ge=0,
-        description="Mínimo de conversas avaliadas (boas + ruins) para iniciar um fine-tuning.",
+
+    # --- the import from Redis ---
+    ingest_inatividade_minutos: int = Field(
+        30, ge=1,
+        description="Minutos sem mensagens que encerram uma conversa: mensagens do mesmo número "
+        "separadas por mais tempo que isso viram conversas diferentes.",
     )
-    min_conversas_boas: int = Field(
-        30, ge=0, description="Mínimo de conversas boas para iniciar um fine-tuning.",
+    ingest_lote: int = Field(
+        50_000, ge=100,
+        description="Entradas da lista all_conversations lidas do Redis e gravadas no banco por "
+        "transação na importação.",
     )
-    # --- issue 8 --- poller and notifications
-    poller_interval_seconds: int = Field(
-        1800, ge=1,
-        description="Intervalo entre dois ciclos do poller (importação do Redis e "
-        "acompanhamento dos fine-tunings), em segundos.",
+    ingest_max_caracteres: int = Field(
+        20_000, ge=100,
+        description="Tamanho máximo do conteúdo de uma mensagem importada; maiores são rejeitadas "
+        "(e ficam para inspeção).",
     )
-    poller_lease_seconds: int = Field(
-        600, ge=1,
-        description="Por quanto tempo um poller reserva um job (SQLite); depois disso outro "
-        "poller pode retomá-lo, por exemplo após uma queda.",
+
+    # --- the analysis ---
+    analise_topicos: str = Field(
+        DEFAULT_TOPICOS,
+        description="Tópicos conhecidos da análise, no formato 'Rótulo: prefixo, prefixo; "
+        "Rótulo: ...' (palavras sem acento; cada prefixo casa as palavras que começam com ele). "
+        "Perguntas que não casam com nenhum são agrupadas automaticamente.",
     )
-    poller_max_tentativas: int = Field(
-        4, ge=1,
-        description="Tentativas por job e por ciclo quando o provedor falha de forma "
-        "passageira (429, 5xx, tempo esgotado, conexão recusada).",
+    analise_lote: int = Field(
+        20000, ge=1,
+        description="Quantas conversas novas ou alteradas o poller analisa a cada ciclo.",
     )
-    poller_backoff_seconds: float = Field(
-        2.0, ge=0,
-        description="Espera base entre tentativas (dobra a cada falha, até 60 s); um "
-        "Retry-After do provedor tem prioridade.",
+    analise_amostra_topicos: int = Field(
+        3000, ge=10,
+        description="Quantas perguntas sem tópico conhecido (as mais recentes) são agrupadas "
+        "para revelar tópicos novos na página de análise.",
     )
-    webhook_url: str | None = Field(
-        None,
-        description="URL que recebe um POST JSON a cada notificação (ex.: fine-tuning "
-        "concluído). Opcional.",
-    )
-    webhook_timeout_seconds: float = Field(
-        10.0, gt=0, description="Tempo máximo de cada POST do webhook, em segundos.",
-    )
-    webhook_max_tentativas: int = Field(
-        8, ge=1,
-        description="Tentativas de entrega de cada notificação ao webhook antes de desistir.",
-    )
-    # --- end issue 8 ---
-    min_conversas_ruins: int = Field(
-        10, ge=0, description="Mínimo de conversas ruins para iniciar um fine-tuning.",
-    )
-    # --- issue 8 --- poller and notifications
-    poller_interval_seconds: int = Field(
-        1800, ge=1,
-        description="Intervalo entre dois ciclos do poller (importação do Redis e "
-        "acompanhamento dos fine-tunings), em segundos.",
-    )
-    poller_lease_seconds: int = Field(
-        600, ge=1,
-        description="Por quanto tempo um poller reserva um job (SQLite); depois disso outro "
-        "poller pode retomá-lo, por exemplo após uma queda.",
-    )
-    poller_max_tentativas: int = Field(
-        4, ge=1,
-        description="Tentativas por job e por ciclo quando o provedor falha de forma "
-        "passageira (429, 5xx, tempo esgotado, conexão recusada).",
-    )
-    poller_backoff_seconds: float = Field(
-        2.0, ge=0,
-        description="Espera base entre tentativas (dobra a cada falha, até 60 s); um "
-        "Retry-After do provedor tem prioridade.",
-    )
-    webhook_url: str | None = Field(
-        None,
-        description="URL que recebe um POST JSON a cada notificação (ex.: fine-tuning "
-        "concluído). Opcional.",
-    )
-    webhook_timeout_seconds: float = Field(
-        10.0, gt=0, description="Tempo máximo de cada POST do webhook, em segundos.",
-    )
-    webhook_max_tentativas: int = Field(
-        8, ge=1,
-        description="Tentativas de entrega de cada notificação ao webhook antes de desistir.",
-    )
-    # --- end issue 8 ---
-    # --- issue 7 ---
-    openai_timeout_seconds: float = Field(
-        60.0, gt=0,
-        description="Tempo máximo de espera por uma resposta da API da OpenAI, em segundos.",
-    )
-    openai_max_retries: int = Field(
-        2, ge=0,
-        description="Novas tentativas automáticas do SDK da OpenAI em erros temporários "
-        "(429, 5xx, tempo esgotado).",
-    )
-    fine_tuning_dir: Path = Field(
-        PROJECT_ROOT / "data" / "fine_tuning",
-        description="Pasta onde os arquivos JSONL enviados para fine-tuning são guardados "
-        "(um subdiretório por job).",
-    )
-    # --- issue 6 ---
+
+    # --- the training file ---
     dataset_fracao_validacao: float = Field(
         0.1, ge=0, lt=1,
         description="Fração dos exemplos separada para o arquivo de validação (0 = sem "
@@ -194,38 +150,65 @@ class Settings(BaseSettings):
         Decimal("5.40"), gt=0,
         description="Câmbio usado para mostrar o custo em reais (R$ por US$ 1).",
     )
-    # --- issue 3 ---
-    ingest_inatividade_minutos: int = Field(
-        30, ge=1,
-        description="Minutos sem mensagens que encerram uma conversa: mensagens do mesmo número "
-        "separadas por mais tempo que isso viram conversas diferentes.",
+
+    # --- fine-tuning ---
+    min_conversas_marcadas: int = Field(
+        50, ge=0,
+        description="Mínimo de conversas avaliadas (boas + ruins) para iniciar um fine-tuning.",
     )
-    ingest_lote: int = Field(
-        50_000, ge=100,
-        description="Entradas da lista all_conversations lidas do Redis e gravadas no banco por "
-        "transação na importação.",
+    min_conversas_boas: int = Field(
+        30, ge=0, description="Mínimo de conversas boas para iniciar um fine-tuning.",
     )
-    ingest_max_caracteres: int = Field(
-        20_000, ge=100,
-        description="Tamanho máximo do conteúdo de uma mensagem importada; maiores são rejeitadas "
-        "(e ficam para inspeção).",
+    min_conversas_ruins: int = Field(
+        10, ge=0, description="Mínimo de conversas ruins para iniciar um fine-tuning.",
+    )
+    openai_timeout_seconds: float = Field(
+        60.0, gt=0,
+        description="Tempo máximo de espera por uma resposta da API da OpenAI, em segundos.",
+    )
+    openai_max_retries: int = Field(
+        2, ge=0,
+        description="Novas tentativas automáticas do SDK da OpenAI em erros temporários "
+        "(429, 5xx, tempo esgotado).",
+    )
+    fine_tuning_dir: Path = Field(
+        PROJECT_ROOT / "data" / "fine_tuning",
+        description="Pasta onde os arquivos JSONL enviados para fine-tuning são guardados "
+        "(um subdiretório por job).",
     )
 
-    # --- issue 5 ---
-    analise_topicos: str = Field(
-        DEFAULT_TOPICOS,
-        description="Tópicos conhecidos da análise, no formato 'Rótulo: prefixo, prefixo; "
-        "Rótulo: ...' (palavras sem acento; cada prefixo casa as palavras que começam com ele). "
-        "Perguntas que não casam com nenhum são agrupadas automaticamente.",
+    # --- the poller and notifications ---
+    poller_interval_seconds: int = Field(
+        1800, ge=1,
+        description="Intervalo entre dois ciclos do poller (importação do Redis e "
+        "acompanhamento dos fine-tunings), em segundos.",
     )
-    analise_lote: int = Field(
-        20000, ge=1,
-        description="Quantas conversas novas ou alteradas o poller analisa a cada ciclo.",
+    poller_lease_seconds: int = Field(
+        600, ge=1,
+        description="Por quanto tempo um poller reserva um job que está verificando; depois "
+        "disso outro poller pode retomá-lo, por exemplo após uma queda.",
     )
-    analise_amostra_topicos: int = Field(
-        3000, ge=10,
-        description="Quantas perguntas sem tópico conhecido (as mais recentes) são agrupadas "
-        "para revelar tópicos novos na página de análise.",
+    poller_max_tentativas: int = Field(
+        4, ge=1,
+        description="Tentativas por job e por ciclo quando o provedor falha de forma "
+        "passageira (429, 5xx, tempo esgotado, conexão recusada).",
+    )
+    poller_backoff_seconds: float = Field(
+        2.0, ge=0,
+        description="Espera base entre tentativas (dobra a cada falha, até 60 s); um "
+        "Retry-After do provedor tem prioridade.",
+    )
+    webhook_url: str | None = Field(
+        None,
+        description="URL que recebe um POST JSON a cada notificação (ex.: fine-tuning "
+        "concluído). Opcional.",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="Tempo máximo de cada POST do webhook, em segundos.",
+    )
+    webhook_max_tentativas: int = Field(
+        8, ge=1,
+        description="Tentativas de entrega de cada notificação ao webhook antes de desistir.",
     )
 
 

@@ -1,4 +1,9 @@
-"""Structured log lines: one `key=value` line per action (easy to grep and to parse)."""
+"""Structured log lines: one `key=value` line per action (easy to grep and to parse).
+
+Loggers are named after the package that logs, `curadoria.<package>` (curadoria.ingest,
+curadoria.finetune, curadoria.poller; poller.py logs as curadoria.poller too), so an
+operator can tune one package's level; tests/test_layout.py checks the names.
+"""
 from __future__ import annotations
 
 import logging

@@ -7,8 +7,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.analysis import PROBLEMAS, Filtro, conversa_url, export_csv, get_analysis, list_analyses
-from core.clientes import list_clientes
+from core.review.analysis import PROBLEMAS, Filtro, conversa_url, export_csv, get_analysis, list_analyses
+from core.clientes.directory import list_clientes
 from core.clock import local_day, utcnow
 from core.config import get_settings
 from core.db import session_scope

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.clientes import list_clientes
+from core.clientes.directory import list_clientes
 from core.db import session_scope
 from core.errors import CuradoriaError
-from core.modelos import describe_cliente_model, rollback_model
-from core.poll import get_poller_status
+from core.finetune.deploy import describe_cliente_model, rollback_model
+from core.poller.cycle import get_poller_status
 from pages._common import current_user, show_error, when
 
 MOTIVOS = {

@@ -10,9 +10,9 @@ import datetime as dt
 
 import streamlit as st
 
-from core.analysis import PROBLEMAS, get_suggestions, problem_condition
-from core.clientes import list_clientes
-from core.conversations import count_ratings, get_conversation, list_conversations, rate_conversation
+from core.review.analysis import PROBLEMAS, get_suggestions, problem_condition
+from core.clientes.directory import list_clientes
+from core.review.conversations import count_ratings, get_conversation, list_conversations, rate_conversation
 from core.db import session_scope
 from core.errors import CuradoriaError
 from pages._common import current_user, numero, show_error, when

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.clientes import list_clientes
-from core.dataset import MOTIVOS, build_training_files, preview_redaction, update_system_prompt
+from core.clientes.directory import list_clientes
+from core.training.dataset import build_training_files, preview_redaction, update_system_prompt
+from core.training.report import MOTIVOS
 from core.db import session_scope
 from core.errors import CuradoriaError
 from pages._common import numero, show_error

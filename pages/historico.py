@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.clientes import list_clientes
+from core.clientes.directory import list_clientes
 from core.db import session_scope
 from core.finetune.jobs import STATUS_LABELS, format_brl, list_jobs
 from pages._common import when

@@ -5,13 +5,13 @@ import re
 
 import streamlit as st
 
+from core.clientes.redis_source import mask_url
 from core.db import get_engine, session_scope
 from core.errors import CuradoriaError
-from core.ingest import (
+from core.ingest.pipeline import (
     ingest_cliente,
     list_import_status,
     list_rejected_entries,
-    mask_url,
     update_redis_source,
 )
 from pages._common import show_error, when

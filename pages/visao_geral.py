@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.clientes import summarize_clientes
+from core.clientes.directory import summarize_clientes
 from core.db import session_scope
 from pages._common import numero, when
 

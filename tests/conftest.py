@@ -17,8 +17,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from core import config as config_module
-from core.db import dispose_engines, get_engine, session_scope, upgrade_database
-from core.models import Base
+from core.db import get_engine, session_scope, upgrade_database
+from core.db.engine import dispose_engines
+from core.db.tables import Base
 
 PG_ADMIN_URL = os.environ.get("CURADORIA_TEST_PG_ADMIN_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

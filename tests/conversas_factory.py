@@ -6,7 +6,7 @@ import itertools
 
 from core.clock import local_day
 from core.db import session_scope
-from core.models import Cliente, Conversa, Mensagem
+from core.db.tables import Cliente, Conversa, Mensagem
 
 _seq = itertools.count(1)
 BASE = dt.datetime(2026, 11, 10, 15, 0)

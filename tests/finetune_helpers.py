@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core.clientes import create_cliente
+from core.clientes.directory import create_cliente
 from core.db import session_scope
-from core.models import Conversa, Mensagem
+from core.db.tables import Conversa, Mensagem
 
 
 def make_cliente(engine, slug: str = "loja-do-joao", boas: int = 40, ruins: int = 10,

@@ -5,10 +5,10 @@ import threading
 from collections import defaultdict
 from decimal import Decimal
 
-from core.clientes import create_cliente
+from core.clientes.directory import create_cliente
 from core.db import session_scope
+from core.db.tables import FineTuningJob
 from core.finetune.provider import ProviderJob
-from core.models import FineTuningJob
 from tests.conftest import REDIS_TEST_URL
 
 

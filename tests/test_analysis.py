@@ -9,7 +9,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from core.__main__ import main as cli
-from core.analysis import (
+from core.clientes.directory import create_cliente
+from core.db.tables import Conversa, ConversaAnalise, Mensagem
+from core.errors import InvalidInput
+from core.review.analysis import (
     PROBLEMAS,
     Filtro,
     analyze_pending,
@@ -24,9 +27,6 @@ from core.analysis import (
     problem_condition,
     queue_all,
 )
-from core.clientes import create_cliente
-from core.errors import InvalidInput
-from core.models import Conversa, ConversaAnalise, Mensagem
 
 U, A = "user", "assistant"
 INICIO = dt.datetime(2026, 11, 10, 12)
@@ -262,7 +262,7 @@ def test_analyze_command_reports_what_it_did(engine, session, loja, capsys):
 
 
 def test_bulk_loaded_conversas_are_queued_once_each(engine, session):
-    from core.demo import default_anchor, generate_conversations, load_database
+    from core.demo.generate import default_anchor, generate_conversations, load_database
 
     load_database(engine, generate_conversations(60, seed=9), default_anchor())
     assert count_pending(session) == 60

@@ -7,14 +7,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from sqlalchemy import select, text
 
-from core.conversations import (
+from core.db.tables import AvaliacaoHistorico, Conversa
+from core.errors import InvalidInput, NotFound
+from core.review.conversations import (
     count_ratings,
     get_conversation,
     list_conversations,
     rate_conversation,
 )
-from core.errors import InvalidInput, NotFound
-from core.models import AvaliacaoHistorico, Conversa
 from tests.conversas_factory import BASE, add_cliente, add_conversa
 
 SPECIAL_SEARCHES = ['"', "'", '"entrega"', "&", "|", "!", ":*", "entrega:*", "(", ")",
@@ -221,7 +221,7 @@ def test_get_conversation_returns_every_message_in_order(session, loja):
 def test_rollup_counters_equal_a_direct_count_for_every_filter(session, engine):
     from sqlalchemy import true
 
-    from core.demo import default_anchor, generate_conversations, load_database
+    from core.demo.generate import default_anchor, generate_conversations, load_database
 
     session.commit()
     load_database(engine, generate_conversations(150, seed=5), default_anchor())

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from core import tokens as tk
-from core.clientes import create_cliente
-from core.dataset import (build_example, build_training_files, export_dataset, format_errors,
-                          in_validation, preview_redaction, update_system_prompt, validate_jsonl)
-from core.models import Conversa, Mensagem
+from core.clientes.directory import create_cliente
+from core.db.tables import Conversa, Mensagem
+from core.training import tokens as tk
+from core.training.dataset import (build_training_files, export_dataset, in_validation,
+                                   preview_redaction, update_system_prompt)
+from core.training.examples import build_example, format_errors, validate_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMPT = "Você é o atendente da Padaria Pão Dourado. Responda em português."
@@ -325,7 +326,7 @@ def test_cli_export_of_an_unknown_cliente_is_a_clean_error(settings, tmp_path, m
 
 
 def test_the_fast_json_line_equals_json_dumps():
-    from core.dataset import _ENCODER, _json_line
+    from core.training.examples import _ENCODER, _json_line
     messages = [{"role": "system", "content": "Prompt \"aspas\" \\ barra"},
                 {"role": "user", "content": "Olá 😡\n\ttab \u2028 \x00 </script>"},
                 {"role": "assistant", "content": "ok"}]

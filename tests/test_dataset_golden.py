@@ -15,11 +15,11 @@ import json
 from hypothesis import given, settings, strategies as st
 from sqlalchemy import text
 
-from core import demo
-from core.clientes import get_cliente
-from core.dataset import build_training_files
-from core.demo_content import CLIENTES
-from core.models import Conversa, Mensagem
+from core.clientes.directory import get_cliente
+from core.db.tables import Conversa, Mensagem
+from core.demo import generate as demo
+from core.demo.content import CLIENTES
+from core.training.dataset import build_training_files
 
 ANCHOR = dt.datetime(2026, 11, 20)
 
@@ -112,8 +112,8 @@ _TEXTS = ["", "  ", "tem pão?", "Tem sim.", "meu cpf é 529.982.247-25", "fone 
 def _plain(system_prompt: str, mensagens: list[tuple[str, str]], encoding: str):
     from collections import Counter
 
-    from core import tokens as tk
-    from core.dataset import _ENCODER, _json_line, build_example
+    from core.training import tokens as tk
+    from core.training.examples import _ENCODER, _json_line, build_example
 
     counts: Counter = Counter()
     messages, motivo = build_example(system_prompt, mensagens, counts)
@@ -132,10 +132,10 @@ def _plain(system_prompt: str, mensagens: list[tuple[str, str]], encoding: str):
 def test_the_one_pass_builder_equals_build_example_count_and_json_line(system_prompt, conversas, cache):
     from collections import Counter
 
-    from core.dataset import _ExampleLines
+    from core.training.examples import ExampleLines
 
     redacoes: Counter = Counter()
-    builder = _ExampleLines("o200k_base", system_prompt, redacoes, limite=cache)
+    builder = ExampleLines("o200k_base", system_prompt, redacoes, limite=cache)
     expected_counts: Counter = Counter()
     for mensagens in conversas:
         rows = [(1, role, texto) for role, texto in mensagens] or [(1, None, None)]
@@ -149,7 +149,7 @@ def test_the_one_pass_builder_equals_build_example_count_and_json_line(system_pr
 # --- fetching ahead ------------------------------------------------------------------------
 
 def test_prefetched_batches_arrive_in_order_and_stop_at_the_first_empty_one():
-    from core.dataset import _prefetched
+    from core.training.dataset import _prefetched
 
     source = iter([[1, 2], [3], [], [99]])
     assert list(_prefetched(lambda: next(source))) == [[1, 2], [3]]
@@ -158,7 +158,7 @@ def test_prefetched_batches_arrive_in_order_and_stop_at_the_first_empty_one():
 def test_a_consumer_that_stops_early_stops_and_joins_the_fetching_thread():
     import threading
 
-    from core.dataset import _prefetched
+    from core.training.dataset import _prefetched
 
     calls = []
 
@@ -176,7 +176,7 @@ def test_a_consumer_that_stops_early_stops_and_joins_the_fetching_thread():
 def test_an_error_while_fetching_reaches_the_consumer():
     import pytest
 
-    from core.dataset import _prefetched
+    from core.training.dataset import _prefetched
 
     source = iter([[1]])
 

@@ -9,8 +9,8 @@ from collections import Counter
 
 from sqlalchemy import text
 
-from core import demo
 from core.clock import to_epoch_ms
+from core.demo import generate as demo
 from tests.conftest import empty_database
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.detection import PROBLEMAS, detect_problems, first_question, normalize
+from core.review.detection import PROBLEMAS, detect_problems, first_question, normalize
 
 U, A = "user", "assistant"
 
@@ -111,7 +111,7 @@ def test_suggested_rating_agrees_with_how_demo_conversations_went():
     a follow-up the generator repeated word for word after the bot's same answer)."""
     import datetime as dt
 
-    from core.demo import generate_conversations
+    from core.demo.generate import generate_conversations
 
     conversas = list(generate_conversations(2000, seed=7, anchor=dt.datetime(2026, 11, 20, 3)))
     certas = sum(

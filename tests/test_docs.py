@@ -34,3 +34,22 @@ def test_cli_reports_bad_input_in_portuguese_without_a_traceback():
                             capture_output=True, text=True)
     assert result.returncode == 1
     assert "Data inválida em --ate" in result.stderr and "Traceback" not in result.stderr
+
+
+def _layout_dirs() -> set[str]:
+    """The core/ directories the README's Layout block lists (first column)."""
+    block = README.split("## Layout", 1)[1].split("```", 2)[1]
+    return {line.split()[0].rstrip("/") for line in block.splitlines()
+            if line.startswith("core/") and line.split()[0].endswith("/")}
+
+
+def test_the_readme_layout_lists_exactly_the_core_packages():
+    packages = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "core").rglob("__init__.py")
+                if "__pycache__" not in p.parts}
+    assert _layout_dirs() == packages
+
+
+def test_the_architecture_page_names_every_core_package():
+    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    for package in _layout_dirs() - {"core"}:
+        assert f"`{package}/`" in text, package

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db import session_scope
-from core.models import FineTuningJob
+from core.db.tables import FineTuningJob
 from tests.browser_helpers import (  # noqa: F401 (the launch args select Debian's chromium)
     CHROMIUM, browser_type_launch_args, running_dashboard)
 from tests.finetune_helpers import make_cliente

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from core.__main__ import main
 from core.db import session_scope
-from core.models import FineTuningJob
+from core.db.tables import FineTuningJob
 from tests.finetune_helpers import make_cliente
 
 

@@ -5,11 +5,11 @@ import pytest
 from sqlalchemy import select
 
 from core import config as config_module
-from core.clientes import get_cliente
+from core.clientes.directory import get_cliente
 from core.db import session_scope
+from core.db.tables import FineTuningJob
 from core.finetune.provider import ProviderUnavailable
 from core.finetune.start import start_fine_tuning
-from core.models import FineTuningJob
 from tests.finetune_helpers import make_cliente
 from tests.pages_helpers import logged_in_dashboard
 

@@ -8,12 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from core import config as config_module
-from core.dataset import export_dataset
 from core.db import session_scope
+from core.db.tables import Cliente, FineTuningJob
 from core.errors import InvalidInput
 from core.finetune import start as start_module
 from core.finetune.catalog import ModelUnavailable
-from core.finetune.openai_provider import get_provider
 from core.finetune.provider import (
     FileRejected,
     FineTuningRefused,
@@ -23,13 +22,14 @@ from core.finetune.provider import (
     ProviderUnavailable,
     RateLimited,
 )
+from core.finetune.registry import get_provider
 from core.finetune.start import (
     JobAlreadyOpen,
     NotReady,
     preview_fine_tuning,
     start_fine_tuning,
 )
-from core.models import Cliente, FineTuningJob
+from core.training.dataset import export_dataset
 from tests.finetune_helpers import make_cliente
 
 
@@ -109,8 +109,8 @@ def test_the_database_index_stops_a_start_that_passed_the_early_check(engine, fa
     cliente_id = make_cliente(engine)
     start_fine_tuning(engine, cliente_id, "ana")
     # Simulate a racer that checked before the first row existed.
-    monkeypatch.setattr(start_module, "_check_can_start",
-                        lambda session, cid: session.get(Cliente, cid))
+    monkeypatch.setattr(start_module, "_cliente_that_can_start",
+                        lambda session, cid, **_: session.get(Cliente, cid))
     with pytest.raises(JobAlreadyOpen, match="já existe|Já existe"):
         start_fine_tuning(engine, cliente_id, "bia")
     assert len(fake_openai.jobs) == 1 and len(_rows(engine)) == 1
@@ -234,7 +234,7 @@ def test_a_dataset_with_errors_is_refused_and_leaves_no_row(engine, fake_openai,
         ok = False
         erros = ["Poucos exemplos."]
 
-    monkeypatch.setattr("core.dataset.build_training_files", lambda s, c, d: Bad())
+    monkeypatch.setattr("core.training.dataset.build_training_files", lambda s, c, d: Bad())
     with pytest.raises(InvalidInput, match="Poucos exemplos"):
         start_fine_tuning(engine, cliente_id, "ana")
     assert _rows(engine) == [] and fake_openai.calls == []
@@ -310,3 +310,28 @@ def test_a_lost_create_answer_still_gives_one_pending_row_with_the_job(engine, f
     [row] = _rows(engine)
     job = fake_openai.only_job()
     assert row.status == "pending" and row.openai_job_id == job["id"] == result.openai_job_id
+
+
+def _page_block(session, cliente_id):
+    from core.finetune.jobs import summarize_fine_tuning
+
+    return next(c for c in summarize_fine_tuning(session) if c.cliente_id == cliente_id)
+
+
+def test_the_page_and_the_start_name_the_same_first_reason(engine, fake_openai):
+    cliente_id = make_cliente(engine, boas=5, ruins=1)  # not ready AND a job open
+    recent = _old_pending_row(engine, cliente_id, 5)
+    with session_scope(engine) as session:
+        item = _page_block(session, cliente_id)
+    assert f"job #{recent}, pendente" in item.bloqueio and item.job_aberto.id == recent
+    with pytest.raises(JobAlreadyOpen, match=f"#{recent}"):
+        start_fine_tuning(engine, cliente_id, "ana")
+
+
+def test_an_interrupted_start_no_longer_disables_the_page_button(engine, fake_openai):
+    cliente_id = make_cliente(engine)
+    stale = _old_pending_row(engine, cliente_id, 31)
+    with session_scope(engine) as session:
+        item = _page_block(session, cliente_id)
+    assert item.pode_iniciar and item.job_aberto is None
+    assert {r.id: r.status for r in _rows(engine)} == {stale: "failed"}

@@ -13,19 +13,19 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 from sqlalchemy import func, select, text
 
-from core.clientes import ensure_cliente
+from core.clientes.directory import ensure_cliente
+from core.clientes.redis_source import mask_url
 from core.clock import to_epoch_ms, utcnow
 from core.db import session_scope
+from core.db.tables import Conversa, EntradaRejeitada, Importacao, Mensagem, ModeloHistorico
 from core.errors import InvalidInput
-from core.ingest import (
+from core.ingest.phones import format_whatsapp
+from core.ingest.pipeline import (
     ingest_all,
     ingest_cliente,
     list_rejected_entries,
-    mask_url,
     split_by_inactivity,
 )
-from core.models import Conversa, EntradaRejeitada, Importacao, Mensagem, ModeloHistorico
-from core.phones import format_whatsapp
 from tests.conftest import REDIS_TEST_URL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -327,7 +327,7 @@ def test_two_processes_at_the_same_time_add_nothing_twice(engine, cliente, bot, 
         pytest.skip("processes sharing one SQLite file are covered by the threads test")
     for n in range(50):
         dialogue(bot, now_ms() - 3 * 3_600_000 + n * 1_000, turns=2, sender=f"55219{n:08d}")
-    code = "from core.db import get_engine; from core.ingest import ingest_cliente; " \
+    code = "from core.db import get_engine; from core.ingest.pipeline import ingest_cliente; " \
            "s = ingest_cliente(get_engine(), 'loja'); print(s.mensagens_novas)"
     env = {**os.environ, "DATABASE_URL": settings.database_url}
     procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -417,9 +417,9 @@ def test_the_split_loses_nothing_duplicates_nothing_keeps_order_and_respects_the
 
 def test_a_large_import_read_by_a_separate_process_gives_the_same_result(engine, cliente, bot, settings,
                                                                        monkeypatch):
-    import core.ingest
+    import core.ingest.pipeline
 
-    monkeypatch.setattr(core.ingest, "PROCESS_THRESHOLD", 1)
+    monkeypatch.setattr(core.ingest.pipeline, "PROCESS_THRESHOLD", 1)
     monkeypatch.setattr(settings, "ingest_lote", 100)
     for n in range(40):
         dialogue(bot, now_ms() - 3 * 3_600_000 + n * 1_000, turns=3, sender=f"55319{n:08d}")
@@ -436,7 +436,7 @@ def test_a_large_import_read_by_a_separate_process_gives_the_same_result(engine,
 def _load_demo(redis_client, redis_prefix: str, bot: Bot, conversas: int) -> None:
     """Demo conversas over ~60 days (many local days, suffixed numbers, same-millisecond
     collisions, expired keys) plus invalid entries, in the bot's format."""
-    from core.demo import generate_conversations, load_redis
+    from core.demo.generate import generate_conversations, load_redis
 
     load_redis(redis_client, generate_conversations(conversas, seed=11), prefix=redis_prefix, seed=11)
     ts = now_ms() - 3_600_000
@@ -483,7 +483,7 @@ def test_postgresql_fast_path_and_sqlite_import_the_same_input_identically(
     day shard. SQLite: reader thread, one connection, INSERT ... ON CONFLICT. Small chunks,
     so that numbers span chunks (conversas extended by a later chunk) and every chunk has
     conversas of several days."""
-    import core.ingest
+    import core.ingest.pipeline
     from core import config as config_module
     from core.db import get_engine, upgrade_database
     from tests.conftest import _backends, empty_database
@@ -495,7 +495,7 @@ def test_postgresql_fast_path_and_sqlite_import_the_same_input_identically(
     results = {}
     for url, threshold in ((sqlite_url, 10**9), (pg_url, 1)):
         monkeypatch.setenv("DATABASE_URL", url)
-        monkeypatch.setattr(core.ingest, "PROCESS_THRESHOLD", threshold)
+        monkeypatch.setattr(core.ingest.pipeline, "PROCESS_THRESHOLD", threshold)
         config_module.reset_settings()
         try:
             upgrade_database(url)
@@ -534,7 +534,7 @@ def test_two_large_imports_at_the_same_time_add_nothing_twice(engine, cliente, b
     if backend != "postgresql":
         pytest.skip("processes sharing one SQLite file are covered by the threads test")
     _load_demo(redis_client, redis_prefix, bot, conversas=120)
-    code = ("import core.ingest as i; from core.db import get_engine; i.PROCESS_THRESHOLD = 1; "
+    code = ("import core.ingest.pipeline as i; from core.db import get_engine; i.PROCESS_THRESHOLD = 1; "
             "s = i.ingest_cliente(get_engine(), 'loja'); print(s.mensagens_novas, s.conversas_novas)")
     env = {**os.environ, "DATABASE_URL": settings.database_url, "CURADORIA_INGEST_LOTE": "100"}
     procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,

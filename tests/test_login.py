@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from core.auth import authenticate, change_password
+from core.db.tables import Administrador
 from core.errors import AuthError, InvalidInput
-from core.models import Administrador
 from tests.pages_helpers import SENHA, login, make_admin, open_dashboard
 
 
@@ -35,7 +35,7 @@ def test_wrong_password_is_refused_with_a_portuguese_message(engine):
 
 
 def test_right_password_shows_the_home_with_each_cliente(engine):
-    from core.demo import generate_conversations, load_database, default_anchor
+    from core.demo.generate import generate_conversations, load_database, default_anchor
     load_database(engine, generate_conversations(40, seed=3), default_anchor())
     make_admin(engine)
     at = login(open_dashboard(), "ana", SENHA)

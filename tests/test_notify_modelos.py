@@ -12,16 +12,16 @@ from sqlalchemy import select
 
 from core.clock import utcnow
 from core.db import session_scope
+from core.db.tables import Cliente, Notificacao
 from core.errors import InvalidInput
-from core.modelos import (
+from core.finetune.deploy import (
     list_model_history,
     redis_model_key,
     rollback_model,
     set_active_model,
     write_model_to_redis,
 )
-from core.models import Cliente, Notificacao
-from core.notify import count_unread, create_notification, deliver_webhooks, list_notifications, mark_read
+from core.poller.notify import count_unread, create_notification, deliver_webhooks, list_notifications, mark_read
 from tests.poll_helpers import make_cliente
 
 

@@ -6,7 +6,6 @@ import json
 import pytest
 
 from core import config as config_module
-from core.finetune.openai_provider import get_provider, progress_from_events
 from core.finetune.provider import (
     FileRejected,
     FineTuningRefused,
@@ -17,6 +16,8 @@ from core.finetune.provider import (
     ProviderUnavailable,
     RateLimited,
 )
+from core.finetune.providers.openai import progress_from_events
+from core.finetune.registry import get_provider
 
 MODEL = "gpt-4o-mini-2024-07-18"
 

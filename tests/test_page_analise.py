@@ -1,8 +1,8 @@
 """The Análise de Treinamento page, run through the real dashboard with AppTest."""
 from __future__ import annotations
 
-from core.analysis import analyze_pending
-from core.demo import default_anchor, generate_conversations, load_database
+from core.demo.generate import default_anchor, generate_conversations, load_database
+from core.review.analysis import analyze_pending
 from tests.pages_helpers import logged_in_dashboard
 
 PAGE = "pages/analise.py"

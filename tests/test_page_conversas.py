@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db import session_scope as session_scope_for
-from core.models import AvaliacaoHistorico, Conversa
+from core.db.tables import AvaliacaoHistorico, Conversa
 from tests.conversas_factory import add_cliente, add_conversa, seed_engine
 from tests.pages_helpers import logged_in_dashboard
 
@@ -158,7 +158,7 @@ def test_leaving_and_coming_back_to_the_page_works(engine, dados):
 @pytest.fixture
 def com_problema(engine):
     """Two conversas: the bot had no answer for one; the other went well. Both analysed."""
-    from core.analysis import analyze_pending
+    from core.review.analysis import analyze_pending
 
     ids = {}
 

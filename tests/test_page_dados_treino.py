@@ -5,9 +5,9 @@ import datetime as dt
 
 import pytest
 
-from core.clientes import create_cliente, get_cliente
+from core.clientes.directory import create_cliente, get_cliente
 from core.db import session_scope
-from core.models import Conversa, Mensagem
+from core.db.tables import Conversa, Mensagem
 from tests.pages_helpers import logged_in_dashboard
 
 PAGE = "pages/dados_treino.py"

@@ -5,10 +5,10 @@ import json
 
 from sqlalchemy import func, select
 
-from core.clientes import ensure_cliente, get_cliente
+from core.clientes.directory import ensure_cliente, get_cliente
 from core.clock import to_epoch_ms, utcnow
 from core.db import session_scope
-from core.models import Mensagem
+from core.db.tables import Mensagem
 from tests.conftest import REDIS_TEST_URL
 from tests.pages_helpers import logged_in_dashboard
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from core.db import session_scope
-from core.models import Cliente, ModeloHistorico
-from core.modelos import set_active_model
-from core.notify import create_notification
-from core.poll import record_heartbeat
+from core.db.tables import Cliente, ModeloHistorico
+from core.finetune.deploy import set_active_model
+from core.poller.cycle import record_heartbeat
+from core.poller.notify import create_notification
 from tests.pages_helpers import logged_in_dashboard
 from tests.poll_helpers import make_cliente, make_job
 
@@ -102,7 +102,7 @@ render_job_progress({job_id}, intervalo=60)
 def test_the_progress_component_shows_the_jobs_progress_and_estimate(engine):
     job_id = make_job(engine, make_cliente(engine, "padaria"), "ftjob-1", status="running")
     with session_scope(engine) as session:
-        from core.models import FineTuningJob
+        from core.db.tables import FineTuningJob
         job = session.get(FineTuningJob, job_id)
         job.progresso, job.status_provedor = 40, "running"
     at = AppTest.from_string(PROGRESS_APP.format(job_id=job_id), default_timeout=30)

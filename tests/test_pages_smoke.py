@@ -5,8 +5,8 @@ import ast
 
 import pytest
 
-from core.analysis import analyze_pending
-from core.demo import default_anchor, generate_conversations, load_database
+from core.demo.generate import default_anchor, generate_conversations, load_database
+from core.review.analysis import analyze_pending
 from tests.pages_helpers import DASHBOARD, logged_in_dashboard
 
 

@@ -2,6 +2,7 @@
 failures recorded, transient errors retried, one bad job never stops the others."""
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from decimal import Decimal
 
@@ -9,7 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db import session_scope
-from core.finetune.poll import check_jobs
+from core.db.tables import Cliente, FineTuningJob, ModeloHistorico, Notificacao
+from core.finetune.deploy import redis_model_key
+from core.finetune.follow import check_jobs
 from core.finetune.provider import (
     InvalidApiKey,
     JobNotFound,
@@ -17,8 +20,6 @@ from core.finetune.provider import (
     ProviderUnavailable,
     RateLimited,
 )
-from core.modelos import redis_model_key
-from core.models import Cliente, FineTuningJob, ModeloHistorico, Notificacao
 from tests.poll_helpers import (
     ScriptedProvider,
     failed,
@@ -233,8 +234,8 @@ def test_two_pollers_at_once_check_each_job_once_and_apply_it_once(engine):
 
 def test_a_cycle_imports_first_and_a_failing_import_does_not_stop_the_job_checks(
         engine, monkeypatch, caplog):
-    from core import poll
-    from core.poll import get_poller_status, run_cycle
+    from core.poller import cycle as poll
+    from core.poller.cycle import get_poller_status, run_cycle
 
     caplog.set_level("INFO")
     calls = []
@@ -258,8 +259,8 @@ def test_a_cycle_imports_first_and_a_failing_import_does_not_stop_the_job_checks
 
 def test_a_cycle_follows_the_jobs_before_analysing_and_analyses_at_most_the_batch(
         engine, monkeypatch, caplog):
-    from core import poll
-    from core.poll import run_cycle
+    from core.poller import cycle as poll
+    from core.poller.cycle import run_cycle
 
     caplog.set_level("INFO")
     calls = []
@@ -280,3 +281,45 @@ def test_a_cycle_follows_the_jobs_before_analysing_and_analyses_at_most_the_batc
     assert summary.analise == "7 conversa(s)"
     assert _job(engine, job_id).status == "succeeded"
     assert "acao=analise" in caplog.text
+
+
+# --- the claim: a lease taken and committed at once, the provider asked outside -----------
+
+def test_a_job_another_poller_holds_is_left_alone_until_its_lease_runs_out(engine, settings):
+    from core.clock import utcnow
+    from core.finetune.follow import claim_job, release_job
+
+    job_id = make_job(engine, make_cliente(engine, "loja"), "ftjob-l1", "running")
+    assert claim_job(engine, job_id, "poller-a") == "ftjob-l1"
+    assert claim_job(engine, job_id, "poller-b") is None
+    later = utcnow() + dt.timedelta(seconds=settings.poller_lease_seconds + 1)
+    assert claim_job(engine, job_id, "poller-b", now=later) == "ftjob-l1"
+    release_job(engine, job_id, "poller-a")  # not a's any more: b keeps it
+    assert _job(engine, job_id).lease_dono == "poller-b"
+
+
+def test_the_provider_is_asked_while_no_transaction_holds_the_job(engine):
+    job_id = make_job(engine, make_cliente(engine, "loja"), "ftjob-l2", "running")
+    provider = ScriptedProvider({"ftjob-l2": [succeeded("ftjob-l2")]})
+    seen = {}
+
+    def touch_the_row(_provider_job_id):
+        # Another writer locks the row without waiting (NOWAIT fails on a held row lock).
+        with session_scope(engine) as session:
+            session.execute(select(FineTuningJob.id).where(FineTuningJob.id == job_id)
+                            .with_for_update(nowait=True))
+            seen["lease"] = session.get(FineTuningJob, job_id).lease_dono
+
+    provider.before_answer = touch_the_row
+    summary = check_jobs(engine, _factory(provider), owner="p1", sleep=lambda _s: None)
+    assert summary.aplicados == 1 and seen == {"lease": "p1"}
+    assert _job(engine, job_id).lease_dono is None
+
+
+def test_a_closed_job_or_one_without_a_provider_job_is_never_claimed(engine):
+    from core.finetune.follow import claim_job
+
+    cliente_id = make_cliente(engine, "loja")
+    closed = make_job(engine, cliente_id, "ftjob-l3", "succeeded")
+    starting = make_job(engine, make_cliente(engine, "loja-2"), None, "pending")
+    assert claim_job(engine, closed, "p1") is None and claim_job(engine, starting, "p1") is None

@@ -18,10 +18,10 @@ from sqlalchemy import func, select as sql_select
 
 from core import config as config_module
 from core.db import session_scope
-from core.finetune.openai_provider import get_provider
-from core.modelos import redis_model_key
-from core.models import Cliente, FineTuningJob, ModeloHistorico, Notificacao
-from core.poll import get_poller_status, run_cycle
+from core.db.tables import Cliente, FineTuningJob, ModeloHistorico, Notificacao
+from core.finetune.deploy import redis_model_key
+from core.finetune.registry import get_provider
+from core.poller.cycle import get_poller_status, run_cycle
 from tests.poll_helpers import make_cliente, make_job
 
 ROOT = Path(__file__).resolve().parent.parent

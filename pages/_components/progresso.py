@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.db import session_scope
 from core.errors import CuradoriaError
-from core.finetune.poll import get_job_progress
+from core.finetune.follow import get_job_progress
 from pages._common import show_error, when
 
 STATUS_PT = {

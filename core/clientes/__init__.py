@@ -1,0 +1,1 @@
+"""Clientes: the business clients and where their bots keep their messages."""

@@ -1,0 +1,1 @@
+"""Concrete fine-tuning providers. Only core/finetune/registry.py imports them."""

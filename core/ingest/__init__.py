@@ -1,0 +1,1 @@
+"""Ingest: the bots' Redis messages into the database (pipeline.py; split pending)."""

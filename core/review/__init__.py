@@ -1,0 +1,1 @@
+"""Review: conversations, their rating, the analysis (problems, topics) and readiness."""

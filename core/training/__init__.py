@@ -1,0 +1,1 @@
+"""Training: the training file (examples, redaction, exact tokens, cost)."""

@@ -1,0 +1,243 @@
+"""The training file: JSONL of a cliente's good conversas, validated, redacted and priced.
+
+One streaming pass over the cliente's good conversas (ordered by conversa, then message
+time) writes the training and validation files; memory does not grow with the number of
+conversas (the duplicate check uses a fixed-size Bloom filter). The files uploaded by the
+fine-tuning start are written by the same code as `python -m core export`.
+One example is built and checked in core.training.examples; the report (skips, tokens,
+cost) is core.training.report.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import operator
+import os
+import queue
+import threading
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clientes.directory import get_cliente, get_cliente_by_id
+from core.config import get_settings
+from core.db.tables import Cliente, Conversa, Mensagem
+from core.errors import InvalidInput
+from core.training import tokens as tk
+from core.training.examples import BloomFilter, ExampleChecker, ExampleLines
+from core.training.redaction import redact_text
+from core.training.report import DatasetReport, fill_report
+
+_GOOD_MESSAGES_SQL = (
+    "SELECT c.id, m.role, m.conteudo FROM conversas c"
+    " LEFT JOIN mensagens m ON m.conversa_id = c.id"
+    " WHERE c.cliente_id = {p} AND c.avaliacao = 'boa'"
+    " ORDER BY c.id, m.enviada_em, m.id"
+)
+
+
+def _good_rows(session: Session, cliente_id: int) -> Iterator[tuple[int, Iterator[tuple]]]:
+    """(conversa_id, its rows) per good conversa, streamed from the database.
+
+    Rows are the query's (conversa_id, role, content) tuples, role None for a conversa
+    without messages. The driver's own cursor (a server-side one on PostgreSQL) in
+    batches: per row, SQLAlchemy's result machinery cost more than everything else the
+    export does. On PostgreSQL the next batch is fetched while this one is worked on.
+    """
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
+        cursor = driver.cursor(name="curadoria_dataset")
+        cursor.execute(_GOOD_MESSAGES_SQL.format(p="%s"), (cliente_id,))
+    else:
+        cursor = driver.cursor()
+        cursor.execute(_GOOD_MESSAGES_SQL.format(p="?"), (cliente_id,))
+
+    def fetch() -> list:
+        return cursor.fetchmany(_FETCH_ROWS)
+
+    batches = _prefetched(fetch) if postgresql else iter(fetch, [])
+    try:
+        yield from itertools.groupby(itertools.chain.from_iterable(batches), key=operator.itemgetter(0))
+    finally:
+        if postgresql:
+            batches.close()  # stops and joins the fetching thread before the cursor closes
+        cursor.close()
+
+
+_FETCH_ROWS = 5_000
+
+
+def _prefetched(fetch: Callable[[], list]) -> Iterator[list]:
+    """The batches `fetch` returns, up to the first empty one, fetched ahead in a thread.
+
+    While the export works on one batch PostgreSQL produces and sends the next (the
+    driver waits on the socket without holding the GIL): the query's time overlaps the
+    export's instead of adding to it. At most one batch waits in the queue, so memory
+    stays flat. The thread alone uses the cursor until it has stopped: when the consumer
+    stops early, the thread is told to stop and joined before the cursor is closed.
+    """
+    batches: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            while not stop.is_set():
+                batch = fetch()
+                if not put(batch) or not batch:
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    thread = threading.Thread(target=run, name="curadoria-dataset-fetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            batch = batches.get()
+            if isinstance(batch, BaseException):
+                raise batch
+            if not batch:
+                return
+            yield batch
+    finally:
+        stop.set()
+        thread.join()
+
+
+def in_validation(conversa_id: int, fracao: float, semente: str) -> bool:
+    """Deterministic split: a conversa always lands in the same file for a seed."""
+    if fracao <= 0:
+        return False
+    return zlib.crc32(f"{semente}:{conversa_id}".encode()) % 1_000_000 < fracao * 1_000_000
+
+
+def _write_files(session: Session, cliente: Cliente, train: Path, validation: Path) -> DatasetReport:
+    settings = get_settings()
+    modelo = cliente.modelo_base
+    encoding, limite = tk.encoding_name(modelo), tk.token_limit(modelo)
+    report = DatasetReport(train_path=train, modelo_base=modelo, encoding=encoding, limite_tokens=limite,
+                           cambio_usd_brl=settings.cambio_usd_brl)
+    checkers = {"treino": ExampleChecker(encoding, limite), "validacao": ExampleChecker(encoding, limite)}
+    puladas: Counter = Counter()
+    redacoes: Counter = Counter()
+    lines = ExampleLines(encoding, cliente.system_prompt or "", redacoes)
+    seen = BloomFilter()
+    fracao, semente = settings.dataset_fracao_validacao, settings.dataset_semente_divisao
+    tmp_train, tmp_val = train.with_name(train.name + ".tmp"), validation.with_name(validation.name + ".tmp")
+    try:
+        # Binary files: each line is encoded once, for the duplicate check and the file
+        # (the same UTF-8 bytes a text file with newline="\n" would get).
+        with open(tmp_train, "wb") as f_train, open(tmp_val, "wb") as f_val, \
+                contextlib.closing(_good_rows(session, cliente.id)) as conversas:
+            for conversa_id, rows in conversas:
+                line, n_tokens, motivo = lines.build(rows)
+                if motivo:
+                    puladas[motivo] += 1
+                    continue
+                if n_tokens > limite:
+                    puladas["acima_do_limite_de_tokens"] += 1
+                    continue
+                data = line.encode()
+                if seen.add(data):
+                    puladas["duplicada"] += 1
+                    continue
+                parte = "validacao" if in_validation(conversa_id, fracao, semente) else "treino"
+                # Examples are valid by construction (tests run every exported line through
+                # validate_jsonl); what the checker still counts here needs no parsing.
+                checker = checkers[parte]
+                checker.exemplos += 1
+                checker.sem_system += not lines.has_system
+                checker.add_tokens(n_tokens)
+                (f_val if parte == "validacao" else f_train).write(data + b"\n")
+        os.replace(tmp_train, train)
+        if checkers["validacao"].exemplos:
+            os.replace(tmp_val, validation)
+            report.validation_path = validation
+        else:
+            tmp_val.unlink()
+            if validation.exists():
+                validation.unlink()  # a stale file from an earlier export would mislead
+    finally:
+        for tmp in (tmp_train, tmp_val):
+            if tmp.exists():
+                tmp.unlink()
+    fill_report(report, checkers, puladas, redacoes, settings)
+    return report
+
+
+# --- entry points -------------------------------------------------------------------------
+
+def build_training_files(session: Session, cliente_id: int, out_dir: Path) -> DatasetReport:
+    """Write out_dir/<slug>-train.jsonl (and -validation.jsonl when the split gives one)."""
+    cliente = get_cliente_by_id(session, cliente_id)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return _write_files(session, cliente, out_dir / f"{cliente.slug}-train.jsonl",
+                        out_dir / f"{cliente.slug}-validation.jsonl")
+
+
+def validation_path_for(out: Path) -> Path:
+    """Where export puts the validation file: next to `out`, '-validation' before the suffix."""
+    return out.with_name(f"{out.stem}-validation{out.suffix or '.jsonl'}")
+
+
+def export_dataset(session: Session, slug: str, out: Path) -> DatasetReport:
+    """The CLI export: the training file at `out`, the validation file next to it."""
+    cliente = get_cliente(session, slug)
+    out = Path(out)
+    if out.is_dir():
+        raise InvalidInput(f"'{out}' é uma pasta; informe o caminho do arquivo .jsonl.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return _write_files(session, cliente, out, validation_path_for(out))
+
+
+def update_system_prompt(session: Session, cliente_id: int, texto: str) -> None:
+    """Set the system prompt that opens every training example of this cliente."""
+    cliente = get_cliente_by_id(session, cliente_id)
+    cliente.system_prompt = texto.strip()
+    session.flush()
+
+
+@dataclass(frozen=True)
+class RedactionPreview:
+    conversa_id: int
+    antes: str
+    depois: str
+    tipos: dict[str, int]
+
+
+def preview_redaction(session: Session, cliente_id: int, limite: int = 5,
+                      max_mensagens: int = 20_000) -> list[RedactionPreview]:
+    """Up to `limite` good-conversa messages that redaction changes, before and after."""
+    stmt = (
+        select(Mensagem.conversa_id, Mensagem.conteudo)
+        .join(Conversa, Conversa.id == Mensagem.conversa_id)
+        .where(Conversa.cliente_id == cliente_id, Conversa.avaliacao == "boa")
+        .order_by(Mensagem.conversa_id, Mensagem.id)
+        .limit(max_mensagens)
+        .execution_options(yield_per=2000)
+    )
+    previews = []
+    for conversa_id, conteudo in session.execute(stmt):
+        counts: Counter = Counter()
+        depois = redact_text(conteudo, counts)
+        if counts:
+            previews.append(RedactionPreview(conversa_id, conteudo, depois, dict(counts)))
+            if len(previews) >= limite:
+                break
+    return previews
