@@ -57,7 +57,7 @@ from core.clientes import ensure_cliente, get_cliente, list_clientes
 from core.clock import from_epoch_ms, local_day, to_epoch_ms, utcnow
 from core.config import Settings, get_settings
 from core.errors import CuradoriaError, InvalidInput, ServiceUnavailable
-from core.ingest_runs import RunLocks, close_abandoned_runs, run_locks
+from core.ingest_runs import INTERRUPTED, RunLocks, close_abandoned_runs, run_locks
 from core.models import (
     Cliente,
     Conversa,
@@ -398,6 +398,9 @@ def ingest_cliente(engine: Engine, slug: str, redis_url: str | None = None) -> I
             run.summary.erro = f"erro inesperado ({type(exc).__name__}: {exc})."
             raise
         run.summary.erro = f"falha no banco de dados ({reason})."
+    except BaseException:  # Ctrl-C, SystemExit: the run is closed as interrupted, not as done
+        run.summary.erro = INTERRUPTED
+        raise
     finally:
         run.summary.segundos = time.perf_counter() - started
         try:

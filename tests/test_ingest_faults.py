@@ -304,6 +304,21 @@ def test_a_run_still_in_progress_in_another_process_is_left_alone(engine, client
     assert other.concluida_em is not None and other.erro is None
 
 
+def test_an_import_stopped_with_ctrl_c_is_closed_as_interrupted_not_as_done(engine, cliente, bot,
+                                                                            monkeypatch):
+    import core.ingest
+
+    def interrupted(run):
+        raise KeyboardInterrupt
+
+    bot.store(NUMERO, "user", "oi", now_ms() - 3_600_000)
+    monkeypatch.setattr(core.ingest, "_walk", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_cliente(engine, cliente)
+    [run] = _runs(engine)
+    assert run.concluida_em is not None and run.erro == INTERRUPTED
+
+
 # --- the database failing mid-import ------------------------------------------------------
 
 def _app_url(settings, name: str) -> str:
