@@ -199,9 +199,15 @@ def cmd_export(args) -> int:
 
 def cmd_ingest(args) -> int:
     from core.db import get_engine, upgrade_database
-    from core.ingest.pipeline import ingest_cliente
+    from core.ingest.pipeline import database_failure, ingest_cliente
 
-    upgrade_database()
+    try:
+        upgrade_database()
+    except Exception as exc:
+        reason = database_failure(exc)
+        if reason is None:
+            raise
+        raise CuradoriaError(f"Não foi possível acessar o banco de dados ({reason}).") from None
     summary = ingest_cliente(get_engine(), args.cliente, redis_url=args.redis_url)
     print(summary.texto())
     return 1 if summary.erro else 0

@@ -3,9 +3,12 @@
 The bot (DESIGN.md, "The bot's Redis format") keeps each message under
 `conversation:{from}:{ms}` and RPUSHes that key onto `all_conversations`, a list of keys
 whose TTL is refreshed on every push. An import walks that list from where the previous
-run of the same source stopped, reads the payloads with pipelined MGETs, validates them,
-splits each number's messages into conversas by inactivity and writes them in chunks,
-one transaction per chunk (on PostgreSQL, one per day shard of a chunk: _write_chunk).
+run of the same source stopped, reads the payloads with a small Lua script (FETCH_SCRIPT:
+the values, but never one that is too large or not a string), validates them, splits
+each number's messages into conversas by inactivity and writes them in chunks, one
+transaction per chunk (on PostgreSQL, one per day shard of a chunk: _write_chunk).
+A run that dies is closed by the next one (core.ingest.runs); its reader process dies
+with it (_end_with_parent).
 
 Nothing is added twice because the database says so: one message per (cliente, Redis
 key) and one conversa per (cliente, number, start) are unique constraints, and every
@@ -19,11 +22,18 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import ctypes
 import datetime as dt
+import functools
+import hashlib
 import json
 import logging
 import multiprocessing
+import os
+import pickle
 import queue
+import signal
+import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -36,6 +46,7 @@ from urllib.parse import urlsplit
 import orjson
 import redis
 from sqlalchemy import Connection, Engine, and_, bindparam, func, select, text, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -49,7 +60,8 @@ from core.clientes.redis_source import (
 )
 from core.clock import from_epoch_ms, local_day, to_epoch_ms, utcnow
 from core.config import Settings, get_settings
-from core.errors import CuradoriaError, InvalidInput
+from core.errors import CuradoriaError, InvalidInput, ServiceUnavailable
+from core.ingest.runs import INTERRUPTED, RunLocks, close_abandoned_runs, run_locks
 from core.db.tables import (
     Cliente,
     Conversa,
@@ -64,7 +76,7 @@ log = logging.getLogger("curadoria.ingest")
 
 LIST_KEY = "all_conversations"
 MESSAGE_PREFIX = "conversation:"
-MGET_BATCH = 5_000
+FETCH_BATCH = 5_000  # keys per EVALSHA of FETCH_SCRIPT (several per pipelined round trip)
 EXCERPT_CHARS = 300
 MAX_KEY_CHARS = 255  # mensagens.redis_key
 MIN_TIMESTAMP_MS = 946_684_800_000  # 2000-01-01: anything earlier is not a Date.now()
@@ -81,6 +93,7 @@ MOTIVOS = {
     "conteudo_vazio": "conteúdo vazio",
     "caractere_nulo": "caractere nulo (NUL)",
     "conteudo_grande": "conteúdo grande demais",
+    "tipo_redis_invalido": "tipo inválido no Redis (hash, lista ou conjunto em vez de texto)",
     "timestamp_invalido": "horário fora do intervalo possível",
 }
 
@@ -184,9 +197,18 @@ def parse_key(raw: bytes, prefix: str, numbers: dict[str, str] | None = None) ->
     return key, whatsapp
 
 
+def max_value_bytes(max_chars: int) -> int:
+    """Longest stored value worth reading: max_chars of 4-byte UTF-8 plus the JSON around them.
+
+    Longer values are rejected unread (FETCH_SCRIPT); shorter ones are still held to
+    max_chars characters of content once decoded (parse_payload).
+    """
+    return 4 * max_chars + 4096
+
+
 def parse_payload(raw: bytes, max_chars: int, now_ms: int) -> tuple[str, str, int, str | None] | str:
     """(role, content, timestamp ms, model or None), or the rejection reason."""
-    if len(raw) > 4 * max_chars + 4096:
+    if len(raw) > max_value_bytes(max_chars):
         return "conteudo_grande"  # not worth parsing a megabyte to find out
     if b"\x00" in raw:
         return "caractere_nulo"
@@ -300,9 +322,65 @@ class _Run:
 def ingest_cliente(engine: Engine, slug: str, redis_url: str | None = None) -> IngestSummary:
     """Import a cliente's new messages from its Redis (the cliente is created if missing).
 
-    A Redis failure does not raise: it ends the run and is reported in `summary.erro`
-    (what was committed before it stays). Raises InvalidInput when there is no source.
+    A Redis or database failure does not raise: it ends the run and is reported in
+    `summary.erro` (what was committed before it stays), and written on the run when the
+    database still answers; otherwise the next import closes the run as interrupted
+    (core.ingest.runs). Raises InvalidInput when there is no source, ServiceUnavailable
+    when the database cannot be reached to start.
     """
+    locks: RunLocks | None = None
+    try:
+        locks = run_locks(engine)
+        run = _start_run(engine, slug, redis_url, locks)
+    except BaseException as exc:
+        if locks is not None:
+            locks.release()
+        reason = database_failure(exc)
+        if reason is None:
+            raise
+        raise ServiceUnavailable(f"Não foi possível acessar o banco de dados ({reason}).") from None
+    started = time.perf_counter()
+    try:
+        close_abandoned_runs(engine, locks, exclude=run.importacao_id)
+        _walk(run)
+    except redis.RedisError as exc:
+        run.summary.erro = (f"não foi possível ler o Redis {mask_url(run.source.url)} "
+                            f"({type(exc).__name__}: {exc}).")
+    except ReaderLost as exc:
+        run.summary.erro = (f"o processo que lia o Redis terminou inesperadamente "
+                            f"(código de saída {exc.args[0]}).")
+    except Exception as exc:
+        reason = database_failure(exc)
+        if reason is None:
+            run.summary.erro = f"erro inesperado ({type(exc).__name__}: {exc})."
+            raise
+        run.summary.erro = f"falha no banco de dados ({reason})."
+    except BaseException:  # Ctrl-C, SystemExit: the run is closed as interrupted, not as done
+        run.summary.erro = INTERRUPTED
+        raise
+    finally:
+        run.summary.segundos = time.perf_counter() - started
+        try:
+            _finish(run)
+        except Exception as exc:
+            if database_failure(exc) is None:
+                raise
+            # The database is gone: the next import closes this run as interrupted. Not a
+            # warning: the summary says it, and the CLI prints one line.
+            log.info("could not close import run %s: %s", run.importacao_id, database_failure(exc))
+            run.summary.erro = (run.summary.erro or "") + UNRECORDED
+        finally:
+            locks.release()
+    return run.summary
+
+
+UNRECORDED = (" Não foi possível registrar o fim desta importação no banco; a próxima a marca "
+              "como interrompida.")
+
+
+def _start_run(engine: Engine, slug: str, redis_url: str | None, locks: RunLocks) -> _Run:
+    """The cliente (created if missing), its source, and a new importacoes row, claimed by
+    this process before anyone can see it."""
     settings = get_settings()
     with Session(engine, expire_on_commit=False) as session, session.begin():
         cliente = ensure_cliente(session, slug, redis_url=redis_url) if redis_url \
@@ -319,22 +397,38 @@ def ingest_cliente(engine: Engine, slug: str, redis_url: str | None = None) -> I
         run_row = Importacao(cliente_id=cliente.id, origem=source.origem, iniciada_em=utcnow())
         session.add(run_row)
         session.flush()
-        run = _Run(engine, cliente.id, source, settings, models, run_row.id,
-                   IngestSummary(cliente=cliente.slug, importacao_id=run_row.id,
-                                 iniciada_em=run_row.iniciada_em))
-    started = time.perf_counter()
-    try:
-        _walk(run)
-    except redis.RedisError as exc:
-        run.summary.erro = (f"não foi possível ler o Redis {mask_url(source.url)} "
-                            f"({type(exc).__name__}: {exc}).")
-    except Exception as exc:
-        run.summary.erro = f"erro inesperado ({type(exc).__name__}: {exc})."
-        raise
-    finally:
-        run.summary.segundos = time.perf_counter() - started
-        _finish(run)
-    return run.summary
+        locks.claim(run_row.id)
+        return _Run(engine, cliente.id, source, settings, models, run_row.id,
+                    IngestSummary(cliente=cliente.slug, importacao_id=run_row.id,
+                                  iniciada_em=run_row.iniciada_em))
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """'Type: first line of the driver's message' when `exc` means the database failed
+    (connection lost or refused, server shut down, disk full, lock timeout); else None.
+
+    Only the driver's own message: SQLAlchemy's text would add the statement and its
+    parameters, i.e. message contents.
+    """
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        exc = exc.orig if exc.orig is not None else exc
+    elif not isinstance(exc, _driver_failures()):
+        return None
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {(lines[0] if lines else '')[:300]}"
+
+
+@functools.cache
+def _driver_failures() -> tuple[type[BaseException], ...]:
+    """The drivers' own connection-level errors (raised as they are by the raw COPY path)."""
+    import sqlite3
+
+    kinds: list[type[BaseException]] = [sqlite3.OperationalError, sqlite3.InterfaceError]
+    with contextlib.suppress(ImportError):
+        import psycopg
+
+        kinds += [psycopg.OperationalError, psycopg.InterfaceError]
+    return tuple(kinds)
 
 
 def ingest_all(engine: Engine) -> list[IngestSummary]:
@@ -377,7 +471,8 @@ def _walk(run: _Run) -> None:
 
     Large imports read and parse in a separate process (the GIL would keep all Python
     work on one core); small ones in a thread. Either way PostgreSQL's work on the COPY
-    overlaps the parsing, and the queue holds at most two batches, so memory stays flat.
+    overlaps the parsing, and at most two batches wait between reader and writer, so
+    memory stays flat.
     """
     client = connect(run.source)
     try:
@@ -425,31 +520,114 @@ def _consume_from_thread(run, client, state, list_key, position, length) -> None
 
 
 def _consume_from_process(run, state, list_key, position, length) -> None:
+    """Batches from a reader process over a pipe whose writing end only the reader holds:
+    if either process dies, the other sees the pipe break (EOF here, EPIPE there)."""
     context = multiprocessing.get_context("spawn")
-    batches = context.Queue(maxsize=2)
+    receiving, sending = context.Pipe(duplex=False)
     reader = context.Process(target=_read_in_process, name="ingest-reader", daemon=True,
-                             args=(state, list_key, position, length, batches))
+                             args=(state, list_key, position, length, sending, os.getpid()))
     reader.start()
+    sending.close()
     try:
-        _consume(run, batches.get)
+        _consume(run, lambda: _receive(receiving, reader))
     finally:
         if reader.is_alive():
             reader.terminate()
         reader.join()
-        batches.close()
+        receiving.close()
+
+
+class ReaderLost(Exception):
+    """The reader process ended without handing over its batches (killed, out of memory)."""
+
+
+def _receive(receiving, reader) -> object:
+    try:
+        return pickle.loads(receiving.recv_bytes())
+    except EOFError:
+        reader.join(5)
+        raise ReaderLost(reader.exitcode) from None
+
+
+# prctl(2): have the kernel send this signal to the process when its parent dies (Linux).
+PR_SET_PDEATHSIG = 1
+USE_PDEATHSIG = True  # tests turn it off to see the portable checks alone do the job
+
+
+def _end_with_parent(parent_pid: int) -> None:
+    """A reader never outlives the import that started it.
+
+    Without this, a kill -9 of the import left its reader waiting for ever, with a batch
+    in memory and a Redis connection. On Linux the kernel kills it at once; everywhere, a
+    reader that finds its parent gone (re-parented: getppid() changed) between batches,
+    or its pipe broken when it sends one (_Outbox), ends there.
+    """
+    if USE_PDEATHSIG and sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _exit_if_orphaned(parent_pid)
+
+
+def _exit_if_orphaned(parent_pid: int) -> None:
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+class _ParentWatch:
+    """The reader process's stop event: set once its parent is gone (and then it ends)."""
+
+    def __init__(self, parent_pid: int):
+        self.parent_pid = parent_pid
+
+    def is_set(self) -> bool:
+        _exit_if_orphaned(self.parent_pid)
+        return False
+
+
+class _Outbox:
+    """The reader process's end of the pipe. Batches are pickled by the caller and sent by a
+    thread, so that reading the next batch overlaps sending this one; at most one waits.
+
+    A broken pipe means the importing process is gone: os._exit, not an exception, since
+    nobody is left to hand it to (and a normal exit would wait for this thread).
+    """
+
+    def __init__(self, sending):
+        self.sending = sending
+        self.pending: queue.Queue = queue.Queue(maxsize=1)
+        self.thread = threading.Thread(target=self._send_all, name="ingest-sender", daemon=True)
+        self.thread.start()
+
+    def put(self, item) -> None:
+        self.pending.put(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _send_all(self) -> None:
+        while (data := self.pending.get()) is not None:
+            try:
+                self.sending.send_bytes(data)
+            except OSError:
+                os._exit(1)
+
+    def close(self) -> None:
+        self.pending.put(None)
+        self.thread.join()
+        self.sending.close()
 
 
 def _read_in_process(state: _ReaderState, list_key: str, position: int, length: int,
-                     batches) -> None:
+                     sending, parent_pid: int) -> None:
+    _end_with_parent(parent_pid)
+    outbox = _Outbox(sending)
     client = connect(state.source)
     try:
-        _read_all(client, state, list_key, position, length, batches, threading.Event())
+        _read_all(client, state, list_key, position, length, outbox, _ParentWatch(parent_pid))
     finally:
         client.close()
+        outbox.close()
 
 
 def _read_all(client: redis.Redis, state: _ReaderState, list_key: str, position: int, length: int,
-              batches, stop: threading.Event) -> None:
+              batches, stop) -> None:
     try:
         while position < length and not stop.is_set():
             end = min(position + state.lote, length)
@@ -498,7 +676,7 @@ class _Batch:
 
 
 def _read_batch(client: redis.Redis, state: _ReaderState, raw_keys: list[bytes], position: int) -> _Batch:
-    """Validate the keys, MGET the payloads in one pipelined round trip, parse them, and
+    """Validate the keys, fetch the payloads in one pipelined round trip, parse them, and
     split each number's messages into groups by inactivity (no database needed for that)."""
     batch = _Batch([], [], position, lidas=len(raw_keys))
     rejected, seen = batch.rejected, state.seen
@@ -513,15 +691,15 @@ def _read_batch(client: redis.Redis, state: _ReaderState, raw_keys: list[bytes],
             rejected.append(Rejected(raw.decode("utf-8", "replace")[:300], parsed, ""))
             continue
         wanted.append((raw, *parsed))
-    pipe = client.pipeline(transaction=False)
-    for start in range(0, len(wanted), MGET_BATCH):
-        pipe.mget([w[0] for w in wanted[start:start + MGET_BATCH]])
-    values = [v for reply in pipe.execute() for v in reply]
+    values = fetch_values(client, [w[0] for w in wanted], max_value_bytes(state.max_chars))
     by_number: dict[str, list[tuple[Message, str | None]]] = defaultdict(list)
     max_chars, now_ms, model_at = state.max_chars, state.now_ms, state.models.at
     for (_raw, key, whatsapp), value in zip(wanted, values):
         if value is None:
             batch.expiradas += 1  # listed, but its 60 days are over
+            continue
+        if value.__class__ is list:  # not fetched: [type, length in bytes, first bytes]
+            rejected.append(_reject_unfetched(key, value))
             continue
         parsed = parse_payload(value, max_chars, now_ms)
         if isinstance(parsed, str):
@@ -536,6 +714,92 @@ def _read_batch(client: redis.Redis, state: _ReaderState, raw_keys: list[bytes],
         batch.numbers.append((whatsapp, [([m for m, _ in group], _group_model(state.models, group))
                                          for group in groups]))
     return batch
+
+
+# --- fetching the values: type and size checked inside Redis, before a value is sent ----
+
+# Per key: the value, when it is a string of at most ARGV[1] bytes; nil when the key is
+# gone; otherwise {type, length in bytes, its first ARGV[2] bytes}. So a 50 MB value never
+# crosses the network (only its first bytes, for the excerpt), and a hash, list or set is
+# told apart from an expired key (MGET answers nil for both). STRLEN is 0 for a missing key
+# and an error for a key of another type; GET answers false (nil) for a missing one.
+FETCH_SCRIPT = """
+local limit, head = tonumber(ARGV[1]), tonumber(ARGV[2])
+local out = {}
+for i, key in ipairs(KEYS) do
+  local n = redis.pcall('STRLEN', key)
+  if type(n) == 'table' then
+    out[i] = {redis.call('TYPE', key)['ok'], 0, ''}
+  elseif n > limit then
+    out[i] = {'string', n, redis.call('GETRANGE', key, 0, head - 1)}
+  else
+    out[i] = redis.call('GET', key)
+  end
+end
+return out
+"""
+FETCH_SCRIPT_SHA = hashlib.sha1(FETCH_SCRIPT.encode()).hexdigest()
+HEAD_BYTES = EXCERPT_CHARS * 4  # enough bytes for an excerpt of EXCERPT_CHARS characters
+
+
+def fetch_values(client: redis.Redis, keys: list[bytes], limit: int) -> list:
+    """For each key: its value (bytes), None when it is gone, or [type, length, first bytes]
+    when it is not a string or longer than `limit` bytes. One pipelined round trip."""
+    if not keys:
+        return []
+    try:
+        return _run_fetch_script(client, keys, limit)
+    except redis.exceptions.NoScriptError:  # first use on this server, or its cache was flushed
+        client.script_load(FETCH_SCRIPT)
+        return _run_fetch_script(client, keys, limit)
+    except redis.exceptions.ResponseError as exc:  # scripting forbidden (ACL) or renamed
+        log.warning("Redis refused the fetch script (%s): checking sizes with STRLEN",
+                    str(exc)[:200])
+        return _fetch_without_script(client, keys, limit)
+
+
+def _run_fetch_script(client: redis.Redis, keys: list[bytes], limit: int) -> list:
+    # Several scripts of FETCH_BATCH keys rather than one: each blocks Redis (and the bot
+    # using it) only as long as an MGET of as many keys would.
+    pipe = client.pipeline(transaction=False)
+    for start in range(0, len(keys), FETCH_BATCH):
+        chunk = keys[start:start + FETCH_BATCH]
+        pipe.evalsha(FETCH_SCRIPT_SHA, len(chunk), *chunk, limit, HEAD_BYTES)
+    return [value for reply in pipe.execute() for value in reply]
+
+
+def _fetch_without_script(client: redis.Redis, keys: list[bytes], limit: int) -> list:
+    """Same answer as FETCH_SCRIPT where scripting is not allowed: STRLEN of every key
+    first (an error for a key of another type), then GET only those within the limit."""
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.strlen(key)
+    lengths = pipe.execute(raise_on_error=False)
+    pipe = client.pipeline(transaction=False)
+    for key, length in zip(keys, lengths):
+        if isinstance(length, redis.exceptions.ResponseError):
+            pipe.type(key)
+        elif length > limit:
+            pipe.getrange(key, 0, HEAD_BYTES - 1)
+        else:
+            pipe.get(key)
+    values = []
+    for length, reply in zip(lengths, pipe.execute(raise_on_error=False)):
+        if isinstance(length, redis.exceptions.ResponseError):
+            values.append([reply, 0, b""])
+        elif length > limit:
+            values.append([b"string", length, reply])
+        else:
+            values.append(reply)
+    return values
+
+
+def _reject_unfetched(key: str, reply: list) -> Rejected:
+    redis_type, _length, head = reply
+    if redis_type == b"string":
+        return Rejected(key, "conteudo_grande", excerpt(head))
+    nome = redis_type.decode("utf-8", "replace") if isinstance(redis_type, bytes) else str(redis_type)
+    return Rejected(key, "tipo_redis_invalido", f"(valor do tipo {nome} no Redis)")
 
 
 def _time_then_key(item: tuple[Message, str | None]) -> tuple[int, str]:
