@@ -15,7 +15,7 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import create_engine, select, text
 
-from core.clientes import ensure_cliente
+from core.clientes.directory import ensure_cliente
 from core.db import session_scope
 from core.ingest.pipeline import fetch_values, ingest_cliente, list_rejected_entries, max_value_bytes
 from core.ingest.runs import INTERRUPTED
