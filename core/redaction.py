@@ -240,6 +240,10 @@ _ORDER = ("cnpj", "cpf", "cartao", "cep", "telefone")
 _CARD_LENGTHS = {n: rank for rank, n in enumerate((16, 15, 14, 19, 13, 17, 18))}
 
 
+# A digit right after a letter (or a letter and a "(") or a "+": what a "glued" step needs.
+_GLUED_OR_PLUS = re.compile(r"[^\W\d]\(?\d|\+\d")
+
+
 class _Groups:
     """The groups of digits of one run, with what the windows over them need."""
 
@@ -298,7 +302,7 @@ class _DigitRuns:
         # the gates redact_text checks, as for a _Rule
         self.min_run = 1
         self.needs = ""
-        self.needs_pattern = None
+        self.needs_pattern = _GLUED_OR_PLUS if where == "glued" else None
         self.plain = False
 
     def apply(self, text: str, counts: Counter | None) -> str:
