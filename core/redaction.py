@@ -134,7 +134,7 @@ _NOT_DATA = re.compile(
     r"|(?<![\d.,])\d{1,3}(?:\.\d{3})?,\d{2}(?!\d)"
     r"|(?<![\d/])\d{1,2}/\d{1,2}(?:/\d{2}(?:\d{2})?)?(?![\d/])"
     r"|(?<!\d)(?:(?:19|20)\d\d-[01]\d-[0-3]\d|[0-3]\d[.-][01]\d[.-](?:19|20)\d\d)(?!\d)")
-_CEP_BEFORE = re.compile(r"[cC][eE][pP][^\d\n]{0,12}$")
+_CEP_BEFORE = re.compile(r"[cC][eE][pP][^\d\n\[\]]{0,12}\Z")  # no line break nor placeholder between
 # The separators each kind is written with: cards, phones and CEPs never with commas or
 # slashes (those make lists, prices and dates).
 _DOCUMENT_SEPARATORS = frozenset(" .,/\t\r\n-")
@@ -167,6 +167,11 @@ def _ascii_digits(text: str) -> str:
 
 def _is_letter(char: str) -> bool:
     return char.isalpha() or char == "_"
+
+
+def _is_word(char: str) -> bool:
+    """What a regex word character is (the regular rules' boundary): letter, digit, "_"."""
+    return char.isalnum() or char == "_"
 
 
 def _national(digits: str) -> str:
@@ -240,8 +245,9 @@ _ORDER = ("cnpj", "cpf", "cartao", "cep", "telefone")
 _CARD_LENGTHS = {n: rank for rank, n in enumerate((16, 15, 14, 19, 13, 17, 18))}
 
 
-# A digit right after a letter (or a letter and a "(") or a "+": what a "glued" step needs.
-_GLUED_OR_PLUS = re.compile(r"[^\W\d]\(?\d|\+\d")
+# A digit right after a letter (or a letter and a "("), or a "+" and a country other than
+# 55: what a "glued" step needs.
+_GLUED_OR_PLUS = re.compile(r"[^\W\d]\(?\d|\+(?!55)\d")
 
 
 class _Groups:
@@ -308,7 +314,7 @@ class _DigitRuns:
     def apply(self, text: str, counts: Counter | None) -> str:
         found = []
         for run in self.runs.finditer(text):
-            if not self._may_start(text, run.start()):
+            if not self._may_start(text, run.start()) or self._judged(text, run):
                 continue
             # What is not a datum, near the run only: "R$ " before it, ":30:00" after it.
             near = _NOT_DATA.finditer(text, max(0, run.start() - 6), run.end() + 8)
@@ -325,7 +331,17 @@ class _DigitRuns:
         parts.append(text[at:])
         return "".join(parts)
 
+    def _judged(self, text: str, run: re.Match) -> bool:
+        """A lone group of ASCII digits that no word character touches: the regular rules
+        have tested it as this last step would, or more loosely ("protocolo 21374667").
+        (They compare other digits, "５", as they are; this step reads them as numbers.)"""
+        start, end = run.span()
+        return (self.where == "any" and run.group().isdigit() and run.group().isascii()
+                and not _is_word(text[start - 1:start]) and not _is_word(text[end:end + 1]))
+
     def _may_start(self, text: str, start: int) -> bool:
+        if self.where == "run_start":
+            return text[start] != "+"  # a card never follows a "+"
         if self.where != "glued":
             return True
         if text[start] == "+":
