@@ -1,8 +1,15 @@
 """redact_text's shortcuts never change its result.
 
 Two checks: a seeded corpus of number-heavy messages whose redacted output and counts
-are pinned by a hash computed before the speed work (main at 413d90e), and a
-property test against the plain definition (every rule, in order, over the whole text).
+are pinned by a hash, and a property test against the plain definition (every rule, in
+order, over the whole text).
+
+The hash was computed before the speed work (main at 413d90e) and recomputed once, when
+digits came to be found however they are separated or glued (issue 14): 3,034 of the
+20,000 messages changed, every change only hiding digits that were left before (a corpus
+datum glued to a letter, "+" and 8-15 digits, digit strings passing a check once their
+separators are dropped), none showing a digit that was hidden nor touching a price, date,
+time or order number of the corpus.
 """
 from __future__ import annotations
 
@@ -45,6 +52,9 @@ def _message(rng: random.Random) -> str:
 def _reference(text: str, counts: Counter) -> str:
     """The definition: every rule in order over the whole text, no shortcut."""
     for rule in _RULES:
+        if not hasattr(rule, "pattern"):  # a digit-run step: it has no regex of its own
+            text = rule.apply(text, counts)
+            continue
         def replace(match, rule=rule):
             if not rule.accept(match):
                 return match.group()
@@ -56,7 +66,7 @@ def _reference(text: str, counts: Counter) -> str:
     return text
 
 
-GOLDEN = "3d55f0f2d5e7bbcf298db70549f8b79f00b2c007e84e454e5141e422331fb501"
+GOLDEN = "0f3524955871c8d356927a6025dd2e2bb382424ce13eb59336e2d399bd1745dd"
 
 
 def test_a_seeded_corpus_is_redacted_exactly_as_before():

@@ -5,6 +5,12 @@ counted. The rules prefer over-redaction to a leak: a punctuated CPF or CNPJ is 
 even when its check digits are wrong (it is still somebody's typo of a document); check
 digits (or Luhn, for cards) only decide the doubtful case of a bare run of digits, which
 could as well be an order or protocol number.
+
+Customers also type numbers their own way: "529-982-247-25", "5 2 9 9 8 2 2 4 7 2 5",
+"529. 982.\n247-25", glued to words ("CPF529.982.247-25", "tel11987654321"), cards in
+odd groups ("4111 11111111 1111"), foreign phones ("+1 (415) 555-2671"). After the
+regular shapes, the digit-run steps look at the digits themselves, whatever separates
+them (see `_DigitRuns`).
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 PLACEHOLDERS = {
     "email": "[EMAIL]",
@@ -23,12 +30,14 @@ PLACEHOLDERS = {
     "telefone": "[TELEFONE]",
 }
 
-# Anything that could hold personal data contains three digits in a row, an @ or (a Pix
-# key) eight hex characters; most chat lines do not, and skipping them keeps export fast.
-# (Three checks, not one regex with three branches: sre tries every branch at every
-# position, which made that one scan cost about as much as the rest of the redaction.)
+# Anything that could hold personal data contains three digits in a row, an @, (a Pix
+# key) eight hex characters or (typed digit by digit, "5 2 9 9 8 ...") eight digits close
+# to each other; most chat lines do not, and skipping them keeps export fast. (Separate
+# checks, not one regex with several branches: sre tries every branch at every position,
+# which made that one scan cost about as much as the rest of the redaction.)
 _DIGITS3 = re.compile(r"\d{3}")
 _HEX8 = re.compile(r"[0-9a-fA-F]{8}")
+_SPACED_DIGITS8 = re.compile(r"\d(?:\D{0,6}\d){7}")
 _NON_DIGIT = re.compile(r"\D")
 _D = r"(?<![\w])"  # not glued to a preceding letter/digit
 _E = r"(?![\w])"   # nor to a following one
@@ -110,6 +119,287 @@ def _phone(match: re.Match) -> bool:
     return len(digits) == 9 and digits[0] == "9"
 
 
+# --- digits however they are spelled ------------------------------------------------------
+
+# A run: digits joined by short separators (at most one line break), with the "+" of an
+# international number. Letters around it do not matter.
+_RUN_SEPARATOR = r"(?:[ .,/()\t-]{1,3}|[ .,/()\t-]{0,2}\r?\n[ .,/()\t-]{0,2})"
+_GROUP = re.compile(r"\d+")
+# Numbers that are not personal data and never take part in one: order numbers, times,
+# amounts and prices, dates.
+_NOT_DATA = re.compile(
+    r"#\s?\d+"
+    r"|(?<!\d)\d{1,2}(?::\d\d){1,2}(?!\d)"
+    r"|R\$\s{0,3}\d[\d.]*(?:,\d{1,2})?"
+    r"|(?<![\d.,])\d{1,3}(?:\.\d{3})?,\d{2}(?!\d)"
+    r"|(?<![\d/])\d{1,2}/\d{1,2}(?:/\d{2}(?:\d{2})?)?(?![\d/])"
+    r"|(?<!\d)(?:(?:19|20)\d\d-[01]\d-[0-3]\d|[0-3]\d[.-][01]\d[.-](?:19|20)\d\d)(?!\d)")
+_CEP_BEFORE = re.compile(r"[cC][eE][pP][^\d\n\[\]]{0,12}\Z")  # no line break nor placeholder between
+# The separators each kind is written with: cards, phones and CEPs never with commas or
+# slashes (those make lists, prices and dates).
+_DOCUMENT_SEPARATORS = frozenset(" .,/\t\r\n-")
+_SEPARATORS = {
+    "cnpj": _DOCUMENT_SEPARATORS, "cpf": _DOCUMENT_SEPARATORS,
+    "cartao": frozenset(" .\t\r\n-"), "cep": frozenset(" .\t\r\n-"),
+    "telefone": frozenset(" .()\t\r\n-"),
+}
+_DDDS = frozenset(
+    "11 12 13 14 15 16 17 18 19 21 22 24 27 28 31 32 33 34 35 37 38 41 42 43 44 45 46 47 48 49 "
+    "51 53 54 55 61 62 63 64 65 66 67 68 69 71 73 74 75 77 79 81 82 83 84 85 86 87 88 89 91 92 93 "
+    "94 95 96 97 98 99".split())
+
+
+class _Window(NamedTuple):
+    """Consecutive whole groups of a run: where they sit and what they hold."""
+    start: int
+    end: int
+    digits: str  # ASCII digits
+    sizes: tuple[int, ...]  # the groups' lengths
+    separators: frozenset  # every character between the groups
+    uniform: bool  # the same separator between every two groups
+    plus: bool  # the run's "+" sits right before it
+
+
+def _ascii_digits(text: str) -> str:
+    digits = _NON_DIGIT.sub("", text)
+    return digits if digits.isascii() else "".join(str(int(c)) for c in digits)
+
+
+def _is_letter(char: str) -> bool:
+    return char.isalpha() or char == "_"
+
+
+def _is_word(char: str) -> bool:
+    """What a regex word character is (the regular rules' boundary): letter, digit, "_"."""
+    return char.isalnum() or char == "_"
+
+
+def _national(digits: str) -> str:
+    """A Brazilian number without its country code 55 or its trunk 0."""
+    if digits.startswith("55") and len(digits) in (12, 13):
+        return digits[2:]
+    if digits.startswith("0") and len(digits) in (11, 12):
+        return digits[1:]
+    return digits
+
+
+def _phone_digits(digits: str, plus: bool) -> bool:
+    """An international number (+, 8-15 digits, no country code starts with 0) or a
+    Brazilian one: DDD + landline (2..5) or mobile (9), or the number alone."""
+    if plus:
+        return digits[0] != "0"
+    digits = _national(digits)
+    if len(digits) in (10, 11):
+        return digits[:2] in _DDDS and digits[2] in ("9" if len(digits) == 11 else "2345")
+    return (len(digits) == 9 and digits[0] == "9") or (len(digits) == 8 and digits[0] not in "01")
+
+
+def _phone_shape(w: _Window, text: str) -> bool:
+    if w.sizes[-1] < 3 and max(w.sizes) > 1:  # "+1 415 555 2671 2 vezes": not the 2
+        return False
+    if w.plus or len(_national(w.digits)) > 9:
+        return True
+    # Without a DDD: not between two letters (BR923456789BR is a tracking code), and
+    # eight digits only as 3456-7890.
+    if _is_letter(text[w.start - 1:w.start]) and _is_letter(text[w.end:w.end + 1]):
+        return False
+    return len(w.digits) == 9 or (w.sizes == (4, 4) and w.separators == {"-"})
+
+
+def _card_digits(digits: str, plus: bool) -> bool:
+    return not plus and digits[0] in "23456" and luhn_is_valid(digits)
+
+
+def _card_shape(w: _Window, text: str) -> bool:
+    """Groups a person types: 4111 11111111 1111, 3782 8224 6310 005, 4 1 1 1 ..., one
+    separator throughout (not "238291372 01310-100")."""
+    return w.uniform and (min(w.sizes[:-1], default=4) >= 4 or max(w.sizes) == 1)
+
+
+def _cep_shape(w: _Window, text: str) -> bool:
+    """Eight digits after the word CEP, or in the 01310-100 shape."""
+    if w.sizes in ((5, 3), (2, 3, 3)) and text[w.end - 4] == "-" and w.separators <= {"-", "."}:
+        return True
+    return _CEP_BEFORE.search(text, max(0, w.start - 15), w.start) is not None
+
+
+def _any_shape(w: _Window, text: str) -> bool:
+    return True
+
+
+# kind: (digits it holds, test of the digit string, test of how it is written)
+_KINDS = {
+    "cnpj": ((14, 14), lambda digits, plus: cnpj_is_valid(digits), _any_shape),
+    "cpf": ((11, 11), lambda digits, plus: cpf_is_valid(digits), _any_shape),
+    "cartao": ((13, 19), _card_digits, _card_shape),
+    "cep": ((8, 8), lambda digits, plus: True, _cep_shape),
+    "telefone": ((8, 15), _phone_digits, _phone_shape),
+}
+
+
+# Which window wins when several start at the same group: documents by their check
+# digits first (as the regular rules do), then a card by its commonest lengths (one in
+# ten digit strings passes Luhn, so "4 0 1 2 8 8 ..." has shorter valid prefixes), then
+# a CEP, then the longest phone. An international "+" makes it a phone first.
+_ORDER = ("cnpj", "cpf", "cartao", "cep", "telefone")
+_CARD_LENGTHS = {n: rank for rank, n in enumerate((16, 15, 14, 19, 13, 17, 18))}
+
+
+# A digit right after a letter (or a letter and a "("), or a "+" and a country other than
+# 55: what a "glued" step needs.
+_GLUED_OR_PLUS = re.compile(r"[^\W\d]\(?\d|\+(?!55)\d")
+
+
+class _Groups:
+    """The groups of digits of one run, with what the windows over them need."""
+
+    def __init__(self, text: str, spans: list[tuple[int, int]], blocked: list[tuple[int, int]],
+                 plus: bool):
+        self.text, self.spans, self.plus = text, spans, plus
+        self.digits = [_ascii_digits(text[s:e]) for s, e in spans]
+        self.between = [text[spans[k][1]:spans[k + 1][0]] for k in range(len(spans) - 1)]
+        # tight[k]: a lone hyphen, dot, comma or slash joins group k to group k + 1
+        self.tight = [len(sep) == 1 and sep in "-.,/" for sep in self.between]
+        self.free = [not any(bs < e and s < be for bs, be in blocked) for s, e in spans]
+
+    def ends(self, i: int) -> list[tuple[int, str]]:
+        """(j, digits) of the windows i..j with 8 to 19 digits, made of free groups and
+        not ending at a tight separator."""
+        found, digits = [], ""
+        for j in range(i, len(self.spans)):
+            if not self.free[j]:
+                break
+            digits += self.digits[j]
+            if len(digits) > 19:
+                break
+            if len(digits) >= 8 and not (j < len(self.tight) and self.tight[j]):
+                found.append((j, digits))
+        return found
+
+    def window(self, i: int, j: int, digits: str, plus: bool) -> _Window:
+        between = self.between[i:j]
+        return _Window(self.spans[i][0], self.spans[j][1], digits,
+                       tuple(e - s for s, e in self.spans[i:j + 1]), frozenset("".join(between)),
+                       len(set(between)) <= 1, plus)
+
+
+class _DigitRuns:
+    """A redaction step that finds the given kinds in runs of digits, whatever separates
+    or surrounds them.
+
+    From each group of a run, left to right, windows of whole consecutive groups are
+    tried; the first that holds a datum is replaced and the search goes on after it. A
+    datum never starts or ends at a lone hyphen, dot, comma or slash, nor takes in an
+    order number, a time, a price or a date. `where` limits the starting group: "any",
+    "run_start" (the run's first group) or "glued" (the first group, right after a
+    letter or a "(" that follows one, or after the "+" of a country other than 55).
+    """
+
+    def __init__(self, kinds: tuple[str, ...], min_digits: int, where: str = "any"):
+        self.kinds = tuple(k for k in _ORDER if k in kinds)
+        self.min_digits = min_digits
+        self.where = where
+        # Only the runs holding enough digits (a match starts at a run's first digit: a
+        # later start would hold fewer).
+        self.runs = re.compile(rf"\+?\d(?:{_RUN_SEPARATOR}?\d){{{min_digits - 1},}}")
+        # A scan at a fifth of the cost of the one above, which redact_text runs first on
+        # the text as it is then: enough digits at all.
+        self.enough_digits = re.compile(rf"\d(?:\D*\d){{{min_digits - 1}}}")
+        # the gates redact_text checks, as for a _Rule
+        self.min_run = 1
+        self.needs = ""
+        self.needs_pattern = _GLUED_OR_PLUS if where == "glued" else None
+        self.plain = False
+
+    def apply(self, text: str, counts: Counter | None) -> str:
+        found = []
+        for run in self.runs.finditer(text):
+            if not self._may_start(text, run.start()) or self._judged(text, run):
+                continue
+            # What is not a datum, near the run only: "R$ " before it, ":30:00" after it.
+            near = _NOT_DATA.finditer(text, max(0, run.start() - 6), run.end() + 8)
+            blocked = [m.span() for m in near]
+            found.extend(self._find(text, run, blocked))
+        if not found:
+            return text
+        parts, at = [], 0
+        for start, end, kind in found:
+            parts += [text[at:start], PLACEHOLDERS[kind]]
+            at = end
+            if counts is not None:
+                counts[kind] += 1
+        parts.append(text[at:])
+        return "".join(parts)
+
+    def _judged(self, text: str, run: re.Match) -> bool:
+        """A lone group of ASCII digits that no word character touches: the regular rules
+        have tested it as this last step would, or more loosely ("protocolo 21374667").
+        (They compare other digits, "５", as they are; this step reads them as numbers.)"""
+        start, end = run.span()
+        return (self.where == "any" and run.group().isdigit() and run.group().isascii()
+                and not _is_word(text[start - 1:start]) and not _is_word(text[end:end + 1]))
+
+    def _may_start(self, text: str, start: int) -> bool:
+        if self.where == "run_start":
+            return text[start] != "+"  # a card never follows a "+"
+        if self.where != "glued":
+            return True
+        if text[start] == "+":
+            return not text.startswith("55", start + 1)
+        before = text[start - 1:start]
+        if before == "(":
+            before = text[start - 2:start - 1]
+        return _is_letter(before)
+
+    def _find(self, text: str, run: re.Match, blocked: list[tuple[int, int]]):
+        spans = [g.span() for g in _GROUP.finditer(text, run.start(), run.end())]
+        groups = _Groups(text, spans, blocked, plus=text[run.start()] == "+")
+        last_start = len(spans) if self.where == "any" else 1
+        i = 0
+        while i < last_start:
+            hit = self._datum_at(groups, i) if groups.free[i] else None
+            if hit is None:
+                i += 1
+                continue
+            start, end, kind, i = hit
+            yield start, end, kind
+
+    def _datum_at(self, groups: _Groups, i: int):
+        """(start, end, kind, next group) of the datum starting at group i, if any."""
+        if i and groups.tight[i - 1]:
+            return None
+        ends = groups.ends(i)  # (j, digits) of every window that may hold a datum
+        if not ends:
+            return None
+        plus = groups.plus and i == 0
+        text = groups.text
+        for kind in ("telefone",) + self.kinds if plus else self.kinds:
+            if kind not in self.kinds:
+                continue
+            (low, high), digits_test, shape_test = _KINDS[kind]
+            fits = [(j, digits) for j, digits in ends
+                    if low <= len(digits) <= high and digits_test(digits, plus)]
+            if kind == "telefone":
+                fits.reverse()  # the longest
+            elif kind == "cartao":
+                fits.sort(key=lambda jd: _CARD_LENGTHS[len(jd[1])])
+            for j, digits in fits:
+                w = groups.window(i, j, digits, plus)
+                if w.separators <= _SEPARATORS[kind] and shape_test(w, text):
+                    return self._span(text, w, kind) + (kind, j + 1)
+        return None
+
+    @staticmethod
+    def _span(text: str, w: _Window, kind: str) -> tuple[int, int]:
+        """The window, with the "+" before a phone and the "(" of "(11) ..."."""
+        if w.plus:
+            return w.start - 1, w.end
+        if kind == "telefone" and text[w.start - 1:w.start] == "(" \
+                and text[w.start + w.sizes[0]:w.start + w.sizes[0] + 1] == ")":
+            return w.start - 1, w.end
+        return w.start, w.end
+
+
 @dataclass(frozen=True)
 class _Rule:
     kind: str
@@ -131,6 +421,11 @@ _HEX = "[0-9a-fA-F]"
 # for a CPF plus change, a card for a phone, and so on.
 _RULES = [
     _Rule("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), _always, needs="@", plain=True),
+    # ... and with blanks or a line break around the @ ("maria.silva @ gmail.com"), then
+    # only before a common ending ("fala @ todos.vcs" is no address).
+    _Rule("email", re.compile(
+        r"[\w.+-]+(?:\s+@\s*|@\s+)[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|edu|gov|br|pt|io|me|co|info)"
+        r"(?![\w-])", re.IGNORECASE), _always, needs="@", plain=True),
     _Rule("chave_pix", re.compile(
         rf"{_D}{_HEX}{{8}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{12}}{_E}"), _always,
         needs_pattern=_HEX8, plain=True),
@@ -148,13 +443,20 @@ _RULES = [
     _Rule("cpf", re.compile(rf"{_D}\d{{3}}\.?\d{{3}}\.?\d{{3}}-\d{{2}}{_E}"), _always, 3, 11, "-", plain=True),
     _Rule("cpf", re.compile(rf"{_D}\d{{11}}{_E}"), _bare_cpf, 11, 11),
     _Rule("cartao", re.compile(rf"{_D}\d{{13,19}}{_E}"), _card, 13, 13),
+    # Cards in odd groups, before the phone rules could take their first eight digits.
+    _DigitRuns(("cartao",), 13, where="run_start"),
     _Rule("cep", re.compile(rf"{_D}\d{{2}}\.?\d{{3}}-\d{{3}}{_E}"), _always, 3, 8, "-", plain=True),
     _Rule("cep", re.compile(r"(?<=[cC][eE][pP])[^\d\n]{0,12}\d{8}(?!\d)"), _always, 8, 8,
           needs_pattern=re.compile("[cC][eE][pP]")),
+    # A phone glued to a word ("whats11 98765-4321") or from abroad ("+44 20 7946 0958"),
+    # before the next rules take only its last digits.
+    _DigitRuns(("telefone",), 8, where="glued"),
     _Rule("telefone", re.compile(
         rf"(?:\+\s?55[\s.-]?|{_D}(?:55[\s.-]?|0)?)(?:\(\s*0?\d{{2}}\s*\)\s?|\d{{2}}[\s.-]?)?"
         rf"9?\s?\d{{4}}[\s.-]?\d{{4}}{_E}"), _phone, 4, 8),
     _Rule("telefone", re.compile(rf"{_D}9?\d{{4}}-\d{{4}}{_E}"), _always, 4, 8, "-", plain=True),
+    # Whatever the regular shapes left: every kind, however it is separated or glued.
+    _DigitRuns(_ORDER, 8),
 ]
 
 
@@ -176,7 +478,8 @@ def redact_text(text: str, counts: Counter | None = None) -> str:
     adds a digit nor joins two runs of digits (tests/test_redaction_golden.py checks the
     result against running every rule).
     """
-    if "@" not in text and _DIGITS3.search(text) is None and _HEX8.search(text) is None:
+    if ("@" not in text and _DIGITS3.search(text) is None and _HEX8.search(text) is None
+            and _SPACED_DIGITS8.search(text) is None):
         return text
     runs = _DIGIT_RUN.findall(text)
     longest = max(map(len, runs), default=0)
@@ -192,6 +495,10 @@ def redact_text(text: str, counts: Counter | None = None) -> str:
             text, n = rule.pattern.subn(PLACEHOLDERS[rule.kind], text)
             if n and counts is not None:
                 counts[rule.kind] += n
+        elif isinstance(rule, _DigitRuns):
+            # The text as it is now: the rules before have usually taken its digits.
+            if rule.enough_digits.search(text) is not None:
+                text = rule.apply(text, counts)
         else:
             text = rule.pattern.sub(_replacer(rule, counts), text)
     return text
