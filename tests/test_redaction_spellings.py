@@ -15,8 +15,8 @@ from collections import Counter
 
 import pytest
 
-from core.dataset import export_dataset
-from core.redaction import PLACEHOLDERS, redact_text
+from core.training.dataset import export_dataset
+from core.training.redaction import PLACEHOLDERS, redact_text
 from tests.conversas_factory import add_cliente, add_conversa
 
 
