@@ -10,7 +10,9 @@ from core.clientes import list_clientes
 from core.dataset import MOTIVOS, build_training_files, preview_redaction, update_system_prompt
 from core.db import session_scope
 from core.errors import CuradoriaError
-from pages._common import numero, show_error
+from pages.ui.common import numero, require_login, show_error
+
+require_login()  # before anything touches the database
 
 REPORT_KEY = "dados_treino_relatorio"
 

@@ -14,7 +14,9 @@ from core.ingest import (
     mask_url,
     update_redis_source,
 )
-from pages._common import show_error, when
+from pages.ui.common import require_login, show_error, when
+
+require_login()  # before anything touches the database
 
 RESULT_KEY = "importacao_resultado"
 

@@ -8,7 +8,9 @@ from core.db import session_scope
 from core.errors import CuradoriaError
 from core.modelos import describe_cliente_model, rollback_model
 from core.poll import get_poller_status
-from pages._common import current_user, show_error, when
+from pages.ui.common import current_user, require_login, show_error, when
+
+require_login()  # before anything touches the database
 
 MOTIVOS = {
     "fine_tuning": "Fine-tuning aplicado",

@@ -15,7 +15,9 @@ from core.clientes import list_clientes
 from core.conversations import count_ratings, get_conversation, list_conversations, rate_conversation
 from core.db import session_scope
 from core.errors import CuradoriaError
-from pages._common import current_user, numero, show_error, when
+from pages.ui.common import current_user, numero, require_login, show_error, when
+
+require_login()  # before anything touches the database
 
 STATUS = {"ativa": "Ativa", "finalizada": "Finalizada", "aguardando": "Aguardando"}
 AVALIACOES = {"boa": "Boa", "ruim": "Ruim", "sem": "Sem avaliação"}

@@ -7,8 +7,10 @@ from core.db import get_engine, session_scope
 from core.errors import CuradoriaError
 from core.finetune.jobs import format_brl, format_usd, summarize_fine_tuning
 from core.finetune.start import preview_fine_tuning, start_fine_tuning
-from pages._common import current_user, numero, show_error, when
-from pages._components.progresso import render_job_progress
+from pages.ui.common import current_user, numero, require_login, show_error, when
+from pages.ui.progresso import render_job_progress
+
+require_login()  # before anything touches the database
 
 PREVIEW_KEY = "ft_preview"
 DIALOG_KEY = "ft_dialogo"

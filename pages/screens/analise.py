@@ -12,7 +12,9 @@ from core.clientes import list_clientes
 from core.clock import local_day, utcnow
 from core.config import get_settings
 from core.db import session_scope
-from pages._common import numero
+from pages.ui.common import numero, require_login
+
+require_login()  # before anything touches the database
 
 PERIODOS = {"Todo o período": None, "Últimos 7 dias": 7, "Últimos 30 dias": 30, "Últimos 90 dias": 90}
 LIMITE_TABELA = 5000

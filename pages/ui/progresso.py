@@ -10,7 +10,7 @@ import streamlit as st
 from core.db import session_scope
 from core.errors import CuradoriaError
 from core.finetune.poll import get_job_progress
-from pages._common import show_error, when
+from pages.ui.common import show_error, when
 
 STATUS_PT = {
     "pending": "Na fila",
