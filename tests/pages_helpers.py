@@ -1,6 +1,7 @@
 """AppTest helpers: run the real dashboard.py, optionally already logged in."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -42,3 +43,9 @@ def logged_in_dashboard(engine, usuario: str = "ana", page: str | None = None) -
         at.switch_page(page)
         at.run()
     return at
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of a markdown source built with pages.ui.common.plain: AppTest
+    returns the source, with its backslash escapes and invisible word joiners."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")

@@ -10,7 +10,7 @@ from core.clientes import list_clientes
 from core.dataset import MOTIVOS, build_training_files, preview_redaction, update_system_prompt
 from core.db import session_scope
 from core.errors import CuradoriaError
-from pages.ui.common import numero, require_login, show_error
+from pages.ui.common import numero, plain, require_login, show_error
 
 require_login()  # before anything touches the database
 
@@ -58,9 +58,9 @@ if guardado and guardado[0] == cliente.id:
     if report.ok:
         st.success("O arquivo passa na validação do provedor.", icon=":material/check_circle:")
     for erro in report.erros:
-        st.error(erro, icon=":material/error:")
+        st.error(plain(erro), icon=":material/error:")
     for aviso in report.avisos:
-        st.warning(aviso, icon=":material/warning:")
+        st.warning(plain(aviso), icon=":material/warning:")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Exemplos de treino", report.exemplos)
     c2.metric("Exemplos de validação", report.exemplos_validacao)
@@ -71,7 +71,7 @@ if guardado and guardado[0] == cliente.id:
     c2.metric("Custo estimado (R$)", f"{report.custo_brl:.2f}".replace(".", ","))
     c3.metric("Conversas usadas", report.conversas_usadas)
     c4.metric("Conversas puladas", sum(report.puladas.values()))
-    st.caption(f"Modelo base {report.modelo_base}; tokenizador {report.encoding}; limite de "
+    st.caption(f"Modelo base {plain(report.modelo_base)}; tokenizador {report.encoding}; limite de "
                f"{report.limite_tokens} tokens por exemplo; câmbio R$ {report.cambio_usd_brl} por US$.")
     left, right = st.columns(2)
     with left:

@@ -2,6 +2,7 @@
 calls): who is logged in, the login check every screen starts with, and plain text."""
 from __future__ import annotations
 
+import html
 import re
 
 import streamlit as st
@@ -16,7 +17,7 @@ CHANGE_PASSWORD_KEY = "trocar_senha"
 
 # Every ASCII character markdown (CommonMark, GFM, Streamlit's LaTeX and directives) may
 # give a meaning to; a backslash makes each one literal.
-_MARKDOWN_SPECIAL = re.compile(r"""([\\`*_{}\[\]()<>#+\-.!|~$&^=:@"'%/;?,])""")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&^=:@])")
 # Streamlit turns ":material/x:" and ":emoji:" into icons, and bare URLs and e-mails into
 # links, even when escaped: an invisible word joiner after ':' and '@' and inside 'www.'
 # breaks those patterns without changing what the reader sees.
@@ -31,6 +32,12 @@ def plain(value: object) -> str:
     text = _WWW.sub(rf"\1{_JOINER}\2", str(value))
     text = text.replace(":", ":" + _JOINER).replace("@", "@" + _JOINER)
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def chart_text(value: object) -> str:
+    """A label for a plotly chart (legend, axis, hover): plotly reads a subset of HTML in
+    labels (<a href>, <b>, <br>), so a name from the database is entity-escaped."""
+    return html.escape(str(value), quote=False)
 
 
 def oidc_configured() -> bool:
