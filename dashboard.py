@@ -153,18 +153,25 @@ def mark_all_read() -> None:
         notify.mark_read(session)
 
 
+def only_page(screen, title: str) -> None:
+    """Show `screen` whatever the URL: at / and at every URL the app has (a bookmark of
+    /conversas opens the login form, then the screen), and register nothing else."""
+    urls = [url for *_, url in PAGES] + ["entrar", "trocar-senha"]
+    pages = [st.Page(screen, title=title, url_path="inicio", default=True)]  # served at /
+    pages += [st.Page(screen, title=title, url_path=url) for url in urls]
+    st.navigation(pages, position="hidden").run()
+
+
 def main() -> None:
     migrate_database(get_settings().database_url)
     usuario = logged_in_user()
     if usuario is None:
         if not oidc_configured():
             ensure_first_admin()
-        st.navigation([st.Page(oidc_login if oidc_configured() else login_form,
-                               title="Entrar", url_path="entrar")], position="hidden").run()
+        only_page(oidc_login if oidc_configured() else login_form, "Entrar")
         return
     if st.session_state.get(CHANGE_PASSWORD_KEY):
-        st.navigation([st.Page(change_password_form, title="Trocar senha", url_path="trocar-senha")],
-                      position="hidden").run()
+        only_page(change_password_form, "Trocar senha")
         return
     with st.sidebar:
         st.caption(f"Conectado como **{plain(usuario)}**")

@@ -1,6 +1,7 @@
 """AppTest helpers: run the real dashboard.py, optionally already logged in."""
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -12,6 +13,15 @@ from core.db import session_scope
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
 SENHA = "senha-de-teste-123"
+
+
+def menu_pages() -> list[str]:
+    """The page paths of dashboard.PAGES, read without running the dashboard script."""
+    tree = ast.parse(Path(DASHBOARD).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PAGES":
+            return [entry[0] for entry in ast.literal_eval(node.value)]
+    raise AssertionError("dashboard.py has no PAGES")
 
 
 def make_admin(engine, usuario: str = "ana") -> str:

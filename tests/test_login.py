@@ -9,7 +9,7 @@ from sqlalchemy import select
 from core.auth import LOGIN_REFUSED, authenticate, change_password
 from core.errors import AuthError, InvalidInput
 from core.models import Administrador
-from tests.pages_helpers import SENHA, login, make_admin, open_dashboard, shown
+from tests.pages_helpers import SENHA, login, make_admin, menu_pages, open_dashboard, shown
 
 
 def _texts(at) -> str:
@@ -105,3 +105,24 @@ def test_migrate_command_creates_the_first_admin_once_and_says_where_the_passwor
     assert settings.initial_password_file.stat().st_mode & 0o077 == 0
     assert main(["migrate"]) == 0
     assert "senha gravada" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("path", menu_pages())
+@pytest.mark.parametrize("estado", [{}, {"usuario": "ana"}, {"usuario": "ana", "sessao_senha": "x"}],
+                         ids=["anonimo", "sem-carimbo", "carimbo-errado"])
+def test_a_screen_run_on_its_own_checks_the_session_before_touching_data(engine, path, estado):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conversas_factory import add_cliente, add_conversa, seed_engine
+    from tests.pages_helpers import ROOT
+
+    make_admin(engine)
+    seed_engine(engine, lambda s: add_conversa(s, add_cliente(s, "sigilo", "Loja Sigilosa"),
+                                               ["texto-sigiloso-1"]))
+    at = AppTest.from_file(str(ROOT / path), default_timeout=30)
+    for key, value in estado.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception
+    assert [shown(w.value) for w in at.warning] == ["Entre no Curadoria para ver esta página."]
+    assert not (at.title or at.dataframe or at.metric or at.selectbox or at.text or at.markdown)

@@ -18,19 +18,18 @@ CHANGE_PASSWORD_KEY = "trocar_senha"
 # Every ASCII character markdown (CommonMark, GFM, Streamlit's LaTeX and directives) may
 # give a meaning to; a backslash makes each one literal.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$&^=:@])")
-# Streamlit turns ":material/x:" and ":emoji:" into icons, and bare URLs and e-mails into
-# links, even when escaped: an invisible word joiner after ':' and '@' and inside 'www.'
-# breaks those patterns without changing what the reader sees.
+# Even escaped, Streamlit still turns ":material/x:" into an icon and bare URLs and e-mails
+# into links: an invisible word joiner inside those patterns breaks them and changes
+# nothing the reader sees.
 _JOINER = "\u2060"
-_WWW = re.compile(r"(?i)(www)(\.)")
+_AUTOLINK = re.compile(r"(?i)www(?=\.)|:(?=//|material/)|@")
 
 
 def plain(value: object) -> str:
     """Text from the database or the URL, made safe for any Streamlit element that renders
     markdown (st.markdown, captions, alerts, headers, toasts, button labels, help): shown
     exactly as written, never as formatting, links, icons, colours or LaTeX."""
-    text = _WWW.sub(rf"\1{_JOINER}\2", str(value))
-    text = text.replace(":", ":" + _JOINER).replace("@", "@" + _JOINER)
+    text = _AUTOLINK.sub(lambda m: m.group(0) + _JOINER, str(value))
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
