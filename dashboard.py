@@ -1,7 +1,10 @@
 """Curadoria's entry point: login gate, navigation and sidebar.
 
 Nothing below the gate runs before a successful login: the only page registered for an
-anonymous visitor is the login form, so no other page is reachable even by URL.
+anonymous visitor is the login form, so no other page is reachable even by URL. The
+screens live in pages/screens/ (pages/ itself holds no script, or Streamlit would route a
+URL like /conversas straight to it, without this gate), and each one checks the session
+again before touching data. The session is checked against the database on every run.
 """
 from __future__ import annotations
 
@@ -13,20 +16,30 @@ from core import auth
 from core.config import get_settings
 from core.db import session_scope, upgrade_database
 from core.errors import CuradoriaError
-from pages._common import USER_KEY, show_error, when
+from pages.ui.common import (
+    CHANGE_PASSWORD_KEY,
+    USER_KEY,
+    forget_login,
+    logged_in_user,
+    oidc_configured,
+    plain,
+    remember_login,
+    show_error,
+    when,
+)
 
 st.set_page_config(page_title="Curadoria", page_icon=":material/forum:", layout="wide")
 
 # Screens that work, in menu order: (module path, title, icon, url path).
 PAGES = [
-    ("pages/visao_geral.py", "Visão geral", ":material/dashboard:", "visao-geral"),
-    ("pages/conversas.py", "Todas as Conversas", ":material/forum:", "conversas"),
-    ("pages/analise.py", "Análise de Treinamento", ":material/insights:", "analise"),
-    ("pages/dados_treino.py", "Dados de treino", ":material/dataset:", "dados-treino"),
-    ("pages/fine_tuning.py", "Fine-tuning", ":material/model_training:", "fine-tuning"),
-    ("pages/historico.py", "Histórico", ":material/history:", "historico"),
-    ("pages/clientes.py", "Clientes", ":material/storefront:", "clientes"),
-    ("pages/importacao.py", "Importação", ":material/download:", "importacao"),
+    ("pages/screens/visao_geral.py", "Visão geral", ":material/dashboard:", "visao-geral"),
+    ("pages/screens/conversas.py", "Todas as Conversas", ":material/forum:", "conversas"),
+    ("pages/screens/analise.py", "Análise de Treinamento", ":material/insights:", "analise"),
+    ("pages/screens/dados_treino.py", "Dados de treino", ":material/dataset:", "dados-treino"),
+    ("pages/screens/fine_tuning.py", "Fine-tuning", ":material/model_training:", "fine-tuning"),
+    ("pages/screens/historico.py", "Histórico", ":material/history:", "historico"),
+    ("pages/screens/clientes.py", "Clientes", ":material/storefront:", "clientes"),
+    ("pages/screens/importacao.py", "Importação", ":material/download:", "importacao"),
 ]
 
 
@@ -42,13 +55,6 @@ def ensure_first_admin() -> None:
         auth.ensure_initial_admin(session)  # yields to a process creating it at the same moment
 
 
-def oidc_configured() -> bool:
-    try:
-        return "auth" in st.secrets
-    except FileNotFoundError:
-        return False
-
-
 def login_form() -> None:
     st.title("Curadoria")
     st.caption("Entre para revisar as conversas dos bots.")
@@ -59,17 +65,17 @@ def login_form() -> None:
     if entrar:
         try:
             with session_scope() as session:
-                admin = auth.authenticate(session, usuario, senha)
-                st.session_state[USER_KEY] = admin.usuario
-                st.session_state["trocar_senha"] = admin.trocar_senha
+                remember_login(auth.authenticate(session, usuario, senha))
         except CuradoriaError as exc:
             time.sleep(0.5)  # slows down guessing on top of the account lock-out
             show_error(exc)
             return
         st.rerun()
-    path = get_settings().initial_password_file
-    st.caption(f"Primeiro acesso: usuário **admin**, com a senha gravada em `{path}` "
-               "no servidor. Ela precisa ser trocada no primeiro login.")
+    with session_scope() as session:
+        primeiro_acesso = auth.first_access_pending(session)
+    if primeiro_acesso:  # never a server path for an anonymous visitor
+        st.caption("Primeiro acesso: use o usuário admin e a senha inicial gerada no "
+                   "servidor (veja o README).")
 
 
 def oidc_login() -> None:
@@ -92,11 +98,10 @@ def change_password_form() -> None:
         return
     try:
         with session_scope() as session:
-            auth.change_password(session, st.session_state[USER_KEY], atual, nova)
+            remember_login(auth.change_password(session, st.session_state[USER_KEY], atual, nova))
     except CuradoriaError as exc:
         show_error(exc)
         return
-    st.session_state["trocar_senha"] = False
     st.rerun()
 
 
@@ -123,7 +128,7 @@ def notifications_sidebar() -> None:
         if item.lida_em is None and item.id not in shown:
             shown.add(item.id)
             if not first_visit:
-                st.toast(item.titulo, icon=":material/notifications:")
+                st.toast(plain(item.titulo), icon=":material/notifications:")
     label = f"Notificações ({unread})" if unread else "Notificações"
     with st.expander(label, icon=":material/notifications:", expanded=False):
         if not latest:
@@ -148,39 +153,32 @@ def mark_all_read() -> None:
         notify.mark_read(session)
 
 
-def logout() -> None:
-    for key in (USER_KEY, "trocar_senha"):
-        st.session_state.pop(key, None)
-
-
-def identity() -> str | None:
-    """Who is logged in, or None."""
-    if oidc_configured():
-        if not st.user.is_logged_in:
-            return None
-        st.session_state[USER_KEY] = str(st.user.get("email") or st.user.get("name"))
-    return st.session_state.get(USER_KEY)
+def only_page(screen, title: str) -> None:
+    """Show `screen` whatever the URL: at / and at every URL the app has (a bookmark of
+    /conversas opens the login form, then the screen), and register nothing else."""
+    urls = [url for *_, url in PAGES] + ["entrar", "trocar-senha"]
+    pages = [st.Page(screen, title=title, url_path="inicio", default=True)]  # served at /
+    pages += [st.Page(screen, title=title, url_path=url) for url in urls]
+    st.navigation(pages, position="hidden").run()
 
 
 def main() -> None:
     migrate_database(get_settings().database_url)
-    usuario = identity()
+    usuario = logged_in_user()
     if usuario is None:
         if not oidc_configured():
             ensure_first_admin()
-        st.navigation([st.Page(oidc_login if oidc_configured() else login_form,
-                               title="Entrar", url_path="entrar")], position="hidden").run()
+        only_page(oidc_login if oidc_configured() else login_form, "Entrar")
         return
-    if st.session_state.get("trocar_senha"):
-        st.navigation([st.Page(change_password_form, title="Trocar senha", url_path="trocar-senha")],
-                      position="hidden").run()
+    if st.session_state.get(CHANGE_PASSWORD_KEY):
+        only_page(change_password_form, "Trocar senha")
         return
     with st.sidebar:
-        st.caption(f"Conectado como **{usuario}**")
+        st.caption(f"Conectado como **{plain(usuario)}**")
         if oidc_configured():
             st.button("Sair", on_click=st.logout, icon=":material/logout:")
         else:
-            st.button("Sair", on_click=logout, icon=":material/logout:")
+            st.button("Sair", on_click=forget_login, icon=":material/logout:")
         notifications_sidebar()
     pages = [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PAGES]
     st.navigation(pages).run()

@@ -1,4 +1,4 @@
-"""Administrators: password hashes (scrypt), login with lock-out, first-run bootstrap."""
+"""Administrators: password hashes (scrypt), login with lock-out, sessions, first-run bootstrap."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,16 +13,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.common_passwords import COMMON_PASSWORDS
 from core.config import Settings, get_settings
 from core.errors import AuthError, InvalidInput, NotFound
 from core.db.tables import Administrador
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 10
+MIN_DISTINCT_CHARACTERS = 4
 MAX_LOCK_SECONDS = 900
 INITIAL_USER = "admin"
-# Checked against when the user does not exist, so both paths cost one scrypt.
-_DUMMY_HASH: str | None = None
+# One answer, after the same work, for a wrong password, an unknown or inactive user and a
+# locked account: a login attempt must not tell which usernames exist or are locked.
+LOGIN_REFUSED = ("Usuário ou senha incorretos, ou acesso bloqueado temporariamente. "
+                 "Tente de novo em alguns instantes.")
+# Verified against when there is no real hash, so every attempt costs one scrypt.
+_DUMMY_HASH = f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${'00' * 16}${'00' * 64}"
+_PADDING = "0123456789!@#$%&*._-?+= "
 
 
 def hash_password(password: str) -> str:
@@ -33,29 +40,35 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, stored: str | None) -> bool:
-    """True when the password matches the stored hash (constant-time compare)."""
+    """True when the password matches the stored hash (constant-time compare).
+
+    A missing or unreadable hash costs the same scrypt as a real one, and is never a match."""
     try:
         scheme, n, r, p, salt, digest = (stored or "").split("$")
     except ValueError:
-        return False
+        scheme = ""
     if scheme != "scrypt":
+        verify_password(password, _DUMMY_HASH)
         return False
     candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt),
                                n=int(n), r=int(r), p=int(p))
     return hmac.compare_digest(candidate.hex(), digest)
 
 
-def _dummy_hash() -> str:
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = hash_password(secrets.token_hex(8))
-    return _DUMMY_HASH
-
-
-def validate_new_password(password: str) -> None:
-    """Refuse passwords too short to resist guessing."""
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"A senha precisa ter pelo menos {MIN_PASSWORD} caracteres.")
+def validate_new_password(password: str, usuario: str = "") -> None:
+    """Refuse passwords that are short or blank, repetitive, common, or hold the username."""
+    visible = "".join(password.split()).lower()
+    if len(visible) < MIN_PASSWORD:
+        raise InvalidInput(f"A senha precisa ter pelo menos {MIN_PASSWORD} caracteres, "
+                           "sem contar os espaços.")
+    if len(set(visible)) < MIN_DISTINCT_CHARACTERS:
+        raise InvalidInput("A senha repete poucos caracteres: escolha uma mais variada.")
+    if visible in COMMON_PASSWORDS or visible.strip(_PADDING) in COMMON_PASSWORDS:
+        raise InvalidInput("Essa senha está entre as mais usadas e é fácil de adivinhar: "
+                           "escolha outra.")
+    usuario = usuario.strip().lower()
+    if len(usuario) >= 3 and usuario in visible:
+        raise InvalidInput("A senha não pode conter o nome de usuário.")
 
 
 def validate_username(usuario: str) -> str:
@@ -69,7 +82,7 @@ def create_admin(session: Session, usuario: str, senha: str, nome: str = "",
                  trocar_senha: bool = False) -> Administrador:
     """Add an administrator; the username is what ratings will record."""
     usuario = validate_username(usuario)
-    validate_new_password(senha)
+    validate_new_password(senha, usuario)
     if session.scalar(select(Administrador.id).where(Administrador.usuario == usuario)):
         raise InvalidInput(f"Já existe um administrador chamado '{usuario}'.")
     admin = Administrador(usuario=usuario, nome=nome or usuario, senha_hash=hash_password(senha),
@@ -79,17 +92,21 @@ def create_admin(session: Session, usuario: str, senha: str, nome: str = "",
     return admin
 
 
-def set_password(session: Session, usuario: str, senha: str, trocar_senha: bool = False) -> None:
-    """Replace an administrator's password and clear any lock-out."""
-    validate_new_password(senha)
+def set_password(session: Session, usuario: str, senha: str,
+                 trocar_senha: bool = False) -> Administrador:
+    """Replace an administrator's password and clear any lock-out.
+
+    Every session logged in with the old password ends at its next page load."""
     admin = _get_admin(session, usuario)
+    validate_new_password(senha, admin.usuario)
     admin.senha_hash = hash_password(senha)
     admin.trocar_senha = trocar_senha
     admin.falhas_login = 0
     admin.bloqueado_ate = None
+    return admin
 
 
-def change_password(session: Session, usuario: str, senha_atual: str, nova: str) -> None:
+def change_password(session: Session, usuario: str, senha_atual: str, nova: str) -> Administrador:
     """The logged-in admin changes their own password (the current one is required)."""
     admin = _get_admin(session, usuario)
     if not verify_password(senha_atual, admin.senha_hash):
@@ -98,6 +115,7 @@ def change_password(session: Session, usuario: str, senha_atual: str, nova: str)
         raise InvalidInput("A nova senha precisa ser diferente da atual.")
     set_password(session, usuario, nova)
     _forget_initial_password(admin.usuario)
+    return admin
 
 
 def _forget_initial_password(usuario: str) -> None:
@@ -115,20 +133,24 @@ def _get_admin(session: Session, usuario: str) -> Administrador:
 
 def authenticate(session: Session, usuario: str, senha: str,
                  settings: Settings | None = None, now: dt.datetime | None = None) -> Administrador:
-    """Check a login; failed attempts lock the account for a growing time."""
+    """Check a login; failed attempts lock the account for a growing time.
+
+    Unknown, inactive and locked accounts get the same answer as a wrong password, after
+    the same scrypt, so the login form never reveals who exists or who is locked."""
     settings = settings or get_settings()
     now = now or utcnow()
     admin = session.scalar(
         select(Administrador).where(Administrador.usuario == usuario.strip().lower())
     )
     if admin is None or not admin.ativo:
-        verify_password(senha, _dummy_hash())
-        raise AuthError("Usuário ou senha incorretos.")
+        verify_password(senha, _DUMMY_HASH)
+        raise AuthError(LOGIN_REFUSED)
+    correct = verify_password(senha, admin.senha_hash)
     if admin.bloqueado_ate and admin.bloqueado_ate > now:
-        raise AuthError(_locked_message(admin.bloqueado_ate - now))
-    if not verify_password(senha, admin.senha_hash):
+        raise AuthError(LOGIN_REFUSED)
+    if not correct:
         _record_failure(session, admin, settings, now)
-        raise AuthError("Usuário ou senha incorretos.")
+        raise AuthError(LOGIN_REFUSED)
     admin.falhas_login = 0
     admin.bloqueado_ate = None
     admin.ultimo_login_em = now
@@ -149,9 +171,27 @@ def _record_failure(session: Session, admin: Administrador, settings: Settings,
     session.commit()
 
 
-def _locked_message(remaining: dt.timedelta) -> str:
-    seconds = max(1, int(remaining.total_seconds() + 0.999))
-    return f"Muitas tentativas erradas. Tente de novo em {seconds} segundos."
+def session_stamp(admin: Administrador) -> str:
+    """What a login session keeps of the account: it changes whenever the password does."""
+    return hashlib.sha256(f"{admin.id}:{admin.senha_hash}".encode()).hexdigest()
+
+
+def check_session(session: Session, usuario: str, stamp: str | None) -> Administrador | None:
+    """The account behind a logged-in session, or None when the session must end: the
+    account was removed or deactivated, or its password changed since that login."""
+    admin = session.scalar(select(Administrador).where(Administrador.usuario == usuario))
+    if admin is None or not admin.ativo:
+        return None
+    if not hmac.compare_digest(session_stamp(admin), stamp or ""):
+        return None
+    return admin
+
+
+def first_access_pending(session: Session) -> bool:
+    """True while the initial 'admin' still has to replace its generated password."""
+    return bool(session.scalar(select(Administrador.id).where(
+        Administrador.usuario == INITIAL_USER, Administrador.ativo.is_(True),
+        Administrador.trocar_senha.is_(True))))
 
 
 def count_admins(session: Session) -> int:
@@ -178,7 +218,15 @@ def ensure_initial_admin(session: Session, settings: Settings | None = None) -> 
             return None
         raise
     path = Path(settings.initial_password_file)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"usuario: {INITIAL_USER}\nsenha: {senha}\n", encoding="utf-8")
-    path.chmod(0o600)
+    _write_private_file(path, f"usuario: {INITIAL_USER}\nsenha: {senha}\n")
     return path
+
+
+def _write_private_file(path: Path, text: str) -> None:
+    """Create the file readable by its owner only from the first byte (whatever the umask):
+    writing first and chmod-ing afterwards leaves a moment when anyone can read it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # a leftover from an earlier database
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)

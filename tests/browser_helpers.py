@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -98,6 +99,63 @@ def running_dashboard(env: dict[str, str], log_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+class FreshDashboards:
+    """Many freshly started dashboards, each one `streamlit run dashboard.py` on its own port.
+
+    A fork server (tests/streamlit_forkserver.py) imports streamlit and core once and forks
+    one child per server, so a server whose very first request is a given URL costs a
+    fraction of a second instead of seconds.
+    """
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self._log_dir = log_dir
+        env = {**os.environ, **env}
+        env.pop("REDIS_URL", None)
+        self._forkserver = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "streamlit_forkserver.py")], cwd=ROOT, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self._forkserver.stdout.readline().strip() != "ready":
+            raise RuntimeError("the streamlit fork server did not start")
+        self._children: dict[int, str] = {}
+
+    def start(self) -> tuple[str, int]:
+        """Fork a new server; returns its URL (not yet healthy) and pid."""
+        port = free_port()
+        log = self._log_dir / f"streamlit-{port}.log"
+        self._forkserver.stdin.write(f"{port} {log}\n")
+        self._forkserver.stdin.flush()
+        pid = int(self._forkserver.stdout.readline())
+        url = f"http://127.0.0.1:{port}"
+        self._children[pid] = url
+        return url, pid
+
+    def wait_healthy(self, url: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise TimeoutError(f"streamlit did not answer at {url} within {timeout} s")
+
+    def stop(self, pid: int) -> None:
+        """SIGTERM one server (only the processes this fork server started)."""
+        if self._children.pop(pid, None) is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    def close(self) -> None:
+        for pid in list(self._children):
+            self.stop(pid)
+        self._forkserver.stdin.close()
+        try:
+            self._forkserver.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._forkserver.kill()
 
 
 @pytest.fixture(scope="module")

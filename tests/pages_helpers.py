@@ -1,6 +1,8 @@
 """AppTest helpers: run the real dashboard.py, optionally already logged in."""
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -11,6 +13,15 @@ from core.db import session_scope
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = str(ROOT / "dashboard.py")
 SENHA = "senha-de-teste-123"
+
+
+def menu_pages() -> list[str]:
+    """The page paths of dashboard.PAGES, read without running the dashboard script."""
+    tree = ast.parse(Path(DASHBOARD).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PAGES":
+            return [entry[0] for entry in ast.literal_eval(node.value)]
+    raise AssertionError("dashboard.py has no PAGES")
 
 
 def make_admin(engine, usuario: str = "ana") -> str:
@@ -42,3 +53,9 @@ def logged_in_dashboard(engine, usuario: str = "ana", page: str | None = None) -
         at.switch_page(page)
         at.run()
     return at
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of a markdown source built with pages.ui.common.plain: AppTest
+    returns the source, with its backslash escapes and invisible word joiners."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")

@@ -235,6 +235,20 @@ def test_filtered_table_downloads_as_csv_with_links_and_safe_text(engine, sessio
     assert lidas[0]["cliente"] == "Loja Teste"
 
 
+@pytest.mark.parametrize("texto", ["=1+1", "+55 11 9999", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1",
+                                   "=HYPERLINK(\"http://x\")"])
+def test_csv_cells_that_a_spreadsheet_would_run_as_a_formula_are_kept_as_text(texto):
+    [lida] = csv.DictReader(io.StringIO(export_csv([{"pergunta": texto, "cliente": texto}])
+                                        .decode("utf-8-sig"), newline=""))
+    assert lida["pergunta"] == "'" + texto and lida["cliente"] == "'" + texto
+
+
+def test_csv_keeps_ordinary_text_and_numbers_as_they_are():
+    [lida] = csv.DictReader(io.StringIO(export_csv([{"pergunta": "Qual o preço? =)", "conversa": 7}])
+                                        .decode("utf-8-sig"), newline=""))
+    assert lida["pergunta"] == "Qual o preço? =)" and lida["conversa"] == "7"
+
+
 def test_the_whole_analysis_is_one_call_with_chart_series(engine, session, loja):
     add_conversa(session, loja, FALLBACK, "ruim", minutos=1)
     add_conversa(session, loja, BOA, "boa", minutos=2)

@@ -11,9 +11,9 @@ from core.db.tables import FineTuningJob
 from core.finetune.provider import ProviderUnavailable
 from core.finetune.start import start_fine_tuning
 from tests.finetune_helpers import make_cliente
-from tests.pages_helpers import logged_in_dashboard
+from tests.pages_helpers import logged_in_dashboard, shown
 
-PAGE = "pages/fine_tuning.py"
+PAGE = "pages/screens/fine_tuning.py"
 
 
 def _button(at, label):
@@ -21,9 +21,9 @@ def _button(at, label):
 
 
 def _texts(at):
-    return " ".join([*(m.value for m in at.markdown), *(c.value for c in at.caption),
-                     *(t.value for t in at.text), *(w.value for w in at.warning),
-                     *(i.value for i in at.info), *(e.value for e in at.error)])
+    return shown(" ".join([*(m.value for m in at.markdown), *(c.value for c in at.caption),
+                           *(t.value for t in at.text), *(w.value for w in at.warning),
+                           *(i.value for i in at.info), *(e.value for e in at.error)]))
 
 
 def _rows(engine):
@@ -87,7 +87,7 @@ def test_a_refusal_is_shown_in_portuguese_in_the_dialog(engine, fake_openai):
     _button(at, "Sim, Iniciar").click()
     at.run()
     assert not at.exception
-    assert any("recusou o fine-tuning" in e.value for e in at.error)
+    assert any("recusou o fine-tuning" in shown(e.value) for e in at.error)
     [row] = _rows(engine)
     assert row.status == "failed"
 
@@ -101,7 +101,7 @@ def test_historico_lists_jobs_and_filters_by_cliente_and_status(engine, fake_ope
         b = get_cliente(session, "loja-b").id
     with pytest.raises(ProviderUnavailable):
         start_fine_tuning(engine, b, "ana")
-    at = logged_in_dashboard(engine, page="pages/historico.py")
+    at = logged_in_dashboard(engine, page="pages/screens/historico.py")
     assert not at.exception
     df = at.dataframe[0].value
     assert sorted(df["Cliente"]) == ["Loja A", "Loja B"]
@@ -123,4 +123,4 @@ def test_without_an_api_key_the_button_says_so(engine, fake_openai, monkeypatch)
     at = logged_in_dashboard(engine, page=PAGE)
     assert not at.exception
     botao = _button(at, "Iniciar Fine-tuning")
-    assert botao.disabled and "OPENAI_API_KEY" in botao.help
+    assert botao.disabled and "OPENAI_API_KEY" in shown(botao.help)

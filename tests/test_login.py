@@ -6,10 +6,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from core.auth import authenticate, change_password
+from core.auth import LOGIN_REFUSED, authenticate, change_password
 from core.db.tables import Administrador
 from core.errors import AuthError, InvalidInput
-from tests.pages_helpers import SENHA, login, make_admin, open_dashboard
+from tests.pages_helpers import SENHA, login, make_admin, menu_pages, open_dashboard, shown
 
 
 def _texts(at) -> str:
@@ -30,7 +30,9 @@ def test_before_login_only_the_login_form_is_shown(engine):
 def test_wrong_password_is_refused_with_a_portuguese_message(engine):
     make_admin(engine)
     at = login(open_dashboard(), "ana", "senha-errada-000")
-    assert [e.value for e in at.error] == ["Usuário ou senha incorretos."]
+    assert [shown(e.value) for e in at.error] == [
+        "Usuário ou senha incorretos, ou acesso bloqueado temporariamente. "
+        "Tente de novo em alguns instantes."]
     assert "Visão geral" not in _texts(at)
 
 
@@ -76,8 +78,9 @@ def test_repeated_wrong_passwords_lock_the_account_for_a_while(session, settings
     for _ in range(settings.login_max_failures):
         with pytest.raises(AuthError, match="incorretos"):
             authenticate(session, "bruno", "errada-errada", now=now)
-    with pytest.raises(AuthError, match="Tente de novo em 30 segundos"):
+    with pytest.raises(AuthError) as locked:
         authenticate(session, "bruno", SENHA, now=now)
+    assert str(locked.value) == LOGIN_REFUSED
     assert authenticate(session, "bruno", SENHA, now=now + dt.timedelta(seconds=31)).usuario == "bruno"
 
 
@@ -102,3 +105,24 @@ def test_migrate_command_creates_the_first_admin_once_and_says_where_the_passwor
     assert settings.initial_password_file.stat().st_mode & 0o077 == 0
     assert main(["migrate"]) == 0
     assert "senha gravada" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("path", menu_pages())
+@pytest.mark.parametrize("estado", [{}, {"usuario": "ana"}, {"usuario": "ana", "sessao_senha": "x"}],
+                         ids=["anonimo", "sem-carimbo", "carimbo-errado"])
+def test_a_screen_run_on_its_own_checks_the_session_before_touching_data(engine, path, estado):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conversas_factory import add_cliente, add_conversa, seed_engine
+    from tests.pages_helpers import ROOT
+
+    make_admin(engine)
+    seed_engine(engine, lambda s: add_conversa(s, add_cliente(s, "sigilo", "Loja Sigilosa"),
+                                               ["texto-sigiloso-1"]))
+    at = AppTest.from_file(str(ROOT / path), default_timeout=30)
+    for key, value in estado.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception
+    assert [shown(w.value) for w in at.warning] == ["Entre no Curadoria para ver esta página."]
+    assert not (at.title or at.dataframe or at.metric or at.selectbox or at.text or at.markdown)

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from core.demo.generate import default_anchor, generate_conversations, load_database
 from core.review.analysis import analyze_pending
-from tests.pages_helpers import logged_in_dashboard
+from tests.pages_helpers import logged_in_dashboard, shown
 
-PAGE = "pages/analise.py"
+PAGE = "pages/screens/analise.py"
 
 
 def _texts(at) -> str:
     parts = [e.value for e in at.title] + [e.value for e in at.subheader] + \
         [e.value for e in at.markdown] + [e.value for e in at.caption] + \
         [e.value for e in at.info] + [e.value for e in at.warning] + [e.value for e in at.success]
-    return " ".join(str(p) for p in parts)
+    return shown(" ".join(str(p) for p in parts))
 
 
 def _demo(engine, n=300):

@@ -11,7 +11,7 @@ from core.db.tables import AvaliacaoHistorico, Conversa
 from tests.conversas_factory import add_cliente, add_conversa, seed_engine
 from tests.pages_helpers import logged_in_dashboard
 
-PAGE = "pages/conversas.py"
+PAGE = "pages/screens/conversas.py"
 HOSTILE = ["<script>alert('x')</script>", "**bold**", "[link](javascript:alert(1))"]
 
 
@@ -149,7 +149,7 @@ def test_hostile_message_content_is_shown_as_literal_text(engine):
 
 def test_leaving_and_coming_back_to_the_page_works(engine, dados):
     at = page(engine)
-    at.switch_page("pages/visao_geral.py").run()
+    at.switch_page("pages/screens/visao_geral.py").run()
     at.switch_page(PAGE).run()
     assert not at.exception
     assert len(card_ids(at)) == 20

@@ -10,7 +10,7 @@ from core.db import session_scope
 from core.db.tables import Conversa, Mensagem
 from tests.pages_helpers import logged_in_dashboard
 
-PAGE = "pages/dados_treino.py"
+PAGE = "pages/screens/dados_treino.py"
 
 
 @pytest.fixture

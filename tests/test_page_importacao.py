@@ -12,7 +12,7 @@ from core.db.tables import Mensagem
 from tests.conftest import REDIS_TEST_URL
 from tests.pages_helpers import logged_in_dashboard
 
-PAGE = "pages/importacao.py"
+PAGE = "pages/screens/importacao.py"
 
 
 def _store(redis_client, prefix, key_suffix, value: bytes) -> None:

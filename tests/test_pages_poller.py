@@ -9,7 +9,7 @@ from core.db.tables import Cliente, ModeloHistorico
 from core.finetune.deploy import set_active_model
 from core.poller.cycle import record_heartbeat
 from core.poller.notify import create_notification
-from tests.pages_helpers import logged_in_dashboard
+from tests.pages_helpers import logged_in_dashboard, shown
 from tests.poll_helpers import make_cliente, make_job
 
 
@@ -22,7 +22,7 @@ def _apply(engine, cliente_id, modelo):
 def _texts(at) -> str:
     parts = [e.value for e in at.markdown] + [e.value for e in at.caption]
     parts += [str(e.value) for e in at.code] + [e.value for e in at.text]
-    return "\n".join(str(p) for p in parts)
+    return shown("\n".join(str(p) for p in parts))
 
 
 def test_clientes_page_shows_the_model_and_rolls_back_to_the_previous_one(engine):
@@ -30,7 +30,7 @@ def test_clientes_page_shows_the_model_and_rolls_back_to_the_previous_one(engine
     _apply(engine, cliente_id, "ft:modelo-1")
     _apply(engine, cliente_id, "ft:modelo-2")
     record_heartbeat(engine, "poller-teste", intervalo=1800)
-    at = logged_in_dashboard(engine, page="pages/clientes.py")
+    at = logged_in_dashboard(engine, page="pages/screens/clientes.py")
     assert not at.exception
     text = _texts(at)
     assert "ft:modelo-2" in text and "Poller visto por último" in text
@@ -44,16 +44,16 @@ def test_clientes_page_shows_the_model_and_rolls_back_to_the_previous_one(engine
         assert session.get(Cliente, cliente_id).modelo_ativo == "ft:modelo-1"
         motivos = [h.motivo for h in session.query(ModeloHistorico).order_by(ModeloHistorico.id)]
     assert motivos == ["fine_tuning", "fine_tuning", "rollback"]
-    assert any("ft:modelo-1" in s.value for s in at.success)
+    assert any("ft:modelo-1" in shown(s.value) for s in at.success)
     assert "ana" in [str(v) for v in at.dataframe[0].value["Por"]]
 
 
 def test_one_rollback_button_when_the_previous_model_is_the_base_model(engine):
     cliente_id = make_cliente(engine, "padaria")
     _apply(engine, cliente_id, "ft:modelo-1")
-    at = logged_in_dashboard(engine, page="pages/clientes.py")
+    at = logged_in_dashboard(engine, page="pages/screens/clientes.py")
     assert not at.exception
-    labels = [b.label for b in at.button]
+    labels = [shown(b.label) for b in at.button]
     assert any(label.startswith("Voltar para") and "(modelo base)" in label for label in labels)
     assert "Voltar ao modelo base" not in labels  # the same action twice would confuse
     at.button(key="btn_rollback").click()
@@ -64,7 +64,7 @@ def test_one_rollback_button_when_the_previous_model_is_the_base_model(engine):
 
 def test_clientes_page_warns_when_the_poller_never_ran(engine):
     make_cliente(engine, "padaria")
-    at = logged_in_dashboard(engine, page="pages/clientes.py")
+    at = logged_in_dashboard(engine, page="pages/screens/clientes.py")
     assert any("O poller ainda não rodou" in w.value for w in at.warning)
     assert at.button(key="btn_rollback").disabled
 
@@ -88,12 +88,12 @@ def test_the_sidebar_shows_the_unread_notifications(engine):
         create_notification(session, chave="fine_tuning:2:failed", tipo="fine_tuning_failed",
                             titulo="Fine-tuning de Padaria falhou", cliente_id=cliente_id)
     at.run()
-    assert [t.value for t in at.toast] == ["Fine-tuning de Padaria falhou"]
+    assert [shown(t.value) for t in at.toast] == ["Fine-tuning de Padaria falhou"]
     assert any(e.label == "Notificações (1)" for e in at.sidebar.expander)
 
 
 PROGRESS_APP = """
-from pages._components.progresso import render_job_progress
+from pages.ui.progresso import render_job_progress
 
 render_job_progress({job_id}, intervalo=60)
 """

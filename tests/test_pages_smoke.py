@@ -1,22 +1,11 @@
 """Every screen in the menu opens on realistic demo data without an exception."""
 from __future__ import annotations
 
-import ast
-
 import pytest
 
 from core.demo.generate import default_anchor, generate_conversations, load_database
 from core.review.analysis import analyze_pending
-from tests.pages_helpers import DASHBOARD, logged_in_dashboard
-
-
-def _menu() -> list[str]:
-    """The page paths of dashboard.PAGES, read without running the dashboard script."""
-    tree = ast.parse(open(DASHBOARD, encoding="utf-8").read())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PAGES":
-            return [entry[0] for entry in ast.literal_eval(node.value)]
-    raise AssertionError("dashboard.py has no PAGES")
+from tests.pages_helpers import logged_in_dashboard, menu_pages
 
 
 @pytest.fixture
@@ -27,7 +16,7 @@ def demo(engine):
     return engine
 
 
-@pytest.mark.parametrize("path", _menu())
+@pytest.mark.parametrize("path", menu_pages())
 def test_every_menu_screen_renders_demo_data_without_errors(demo, path):
     at = logged_in_dashboard(demo, page=path)
     assert not at.exception, at.exception

@@ -424,9 +424,13 @@ def export_csv(rows: Iterable[dict]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
+# A cell starting with one of these is read as a formula by spreadsheet programs (TAB
+# and CR too, as OWASP's CSV-injection advice says): customer text must stay text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_safe(value):
-    # Customer text starting with = + - @ would run as a formula in a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value
     return value
 

@@ -6,7 +6,9 @@ import streamlit as st
 from core.clientes.directory import list_clientes
 from core.db import session_scope
 from core.finetune.jobs import STATUS_LABELS, format_brl, list_jobs
-from pages._common import when
+from pages.ui.common import require_login, when
+
+require_login()  # before anything touches the database
 
 st.title("Histórico")
 

@@ -8,7 +8,9 @@ from core.db import session_scope
 from core.errors import CuradoriaError
 from core.finetune.deploy import describe_cliente_model, rollback_model
 from core.poller.cycle import get_poller_status
-from pages._common import current_user, show_error, when
+from pages.ui.common import current_user, plain, require_login, show_error, when
+
+require_login()  # before anything touches the database
 
 MOTIVOS = {
     "fine_tuning": "Fine-tuning aplicado",
@@ -39,7 +41,7 @@ nomes = dict(clientes)
 slug = st.selectbox("Cliente", list(nomes), format_func=lambda s: nomes[s])
 
 if "rollback_msg" in st.session_state:
-    st.success(st.session_state.pop("rollback_msg"), icon=":material/undo:")
+    st.success(plain(st.session_state.pop("rollback_msg")), icon=":material/undo:")
 
 
 def reverter(para_base: bool) -> None:
@@ -54,7 +56,7 @@ def reverter(para_base: bool) -> None:
 
 
 if "rollback_erro" in st.session_state:
-    show_error(CuradoriaError(st.session_state.pop("rollback_erro")))
+    show_error(st.session_state.pop("rollback_erro"))
 
 try:
     with session_scope() as session:
@@ -74,12 +76,13 @@ if info.modelo_ativo:
     st.caption("O bot usa um modelo treinado (fine-tuning).")
 else:
     st.caption("O bot usa o modelo base.")
-st.caption(f"Chave no Redis lida pelo bot: `{info.chave_redis}`"
-           + ("" if info.tem_redis else " — este cliente não tem Redis configurado."))
+st.caption("Chave no Redis lida pelo bot" + ("" if info.tem_redis else
+                                             " (este cliente não tem Redis configurado)"))
+st.code(info.chave_redis, language=None)
 
 alvo = info.alvo_rollback or f"{info.modelo_base} (modelo base)"
 c1, c2 = st.columns(2)
-c1.button(f"Voltar para {alvo}", icon=":material/undo:", disabled=not info.pode_reverter,
+c1.button(f"Voltar para {plain(alvo)}", icon=":material/undo:", disabled=not info.pode_reverter,
           on_click=reverter, args=(False,), key="btn_rollback")
 if info.alvo_rollback:  # when the previous model is the base one, the button above does it
     c2.button("Voltar ao modelo base", icon=":material/restart_alt:",

@@ -10,7 +10,7 @@ import streamlit as st
 from core.db import session_scope
 from core.errors import CuradoriaError
 from core.finetune.follow import get_job_progress
-from pages._common import show_error, when
+from pages.ui.common import plain, show_error, when
 
 STATUS_PT = {
     "pending": "Na fila",
@@ -35,15 +35,15 @@ def render_job_progress(job_id: int, intervalo: int = 15) -> None:
         rotulo = STATUS_PT.get(job.status, job.status)
         if job.status_provedor and job.aberto:
             rotulo += f" ({job.status_provedor})"
-        st.progress((job.progresso or 0) / 100, text=f"{rotulo} — {job.progresso or 0}%")
+        st.progress((job.progresso or 0) / 100, text=f"{plain(rotulo)} — {job.progresso or 0}%")
         if job.aberto:
             st.caption(f"Previsão de conclusão: {when(job.previsao_conclusao)} · "
                        f"verificado pelo poller em {when(job.verificado_em)}")
             if job.ultimo_erro_transitorio:
-                st.caption(f"Última falha passageira do provedor: {job.ultimo_erro_transitorio}")
+                st.caption(f"Última falha passageira do provedor: {plain(job.ultimo_erro_transitorio)}")
         elif job.status == "succeeded":
-            st.success(f"Modelo em uso: {job.modelo_fine_tuned}", icon=":material/check_circle:")
+            st.success(f"Modelo em uso: {plain(job.modelo_fine_tuned)}", icon=":material/check_circle:")
         else:
-            st.error(job.erro or "O job não terminou.", icon=":material/error:")
+            st.error(plain(job.erro or "O job não terminou."), icon=":material/error:")
 
     _progress()

@@ -7,8 +7,10 @@ from core.db import get_engine, session_scope
 from core.errors import CuradoriaError
 from core.finetune.jobs import format_brl, format_usd, summarize_fine_tuning
 from core.finetune.start import preview_fine_tuning, start_fine_tuning
-from pages._common import current_user, numero, show_error, when
-from pages._components.progresso import render_job_progress
+from pages.ui.common import current_user, numero, plain, require_login, show_error, when
+from pages.ui.progresso import render_job_progress
+
+require_login()  # before anything touches the database
 
 PREVIEW_KEY = "ft_preview"
 DIALOG_KEY = "ft_dialogo"
@@ -47,10 +49,10 @@ def confirmar(cliente_id: int) -> None:
         f"- Tokens faturados: **{tokens}** ({preview.epocas} épocas)\n"
         f"- Custo estimado: **{format_brl(preview.custo_brl)}** ({format_usd(preview.custo_usd)})\n"
         f"- Tempo estimado: **{preview.tempo_estimado}**\n"
-        f"- Modelo base: **{preview.modelo_base}** — {preview.desligamento}"
+        f"- Modelo base: **{plain(preview.modelo_base)}** — {plain(preview.desligamento)}"
     )
     for aviso in preview.avisos:
-        st.warning(aviso, icon=":material/warning:")
+        st.warning(plain(aviso), icon=":material/warning:")
     st.warning("O processo não pode ser cancelado.", icon=":material/block:")
     col1, col2 = st.columns(2)
     if col1.button("Cancelar", key="ft_cancelar", width="stretch"):
@@ -65,7 +67,7 @@ def confirmar(cliente_id: int) -> None:
             show_error(exc)
             return
         fechar()
-        st.session_state[TOAST_KEY] = (f"Fine-tuning de {preview.cliente_nome} iniciado "
+        st.session_state[TOAST_KEY] = (f"Fine-tuning de {plain(preview.cliente_nome)} iniciado "
                                        f"(job #{result.job_id}, pendente).")
         st.rerun()
 
@@ -87,24 +89,25 @@ st.caption("Cada cliente treina o seu próprio modelo com as conversas marcadas 
 for item in clientes:
     r = item.readiness
     with st.container(border=True):
-        st.subheader(item.nome)
+        st.subheader(plain(item.nome), anchor=False)
         st.progress(r.progresso, text=f"{r.marcadas} conversas avaliadas (mín. {r.min_marcadas}) · "
                                       f"{r.boas} boas (mín. {r.min_boas}) · "
                                       f"{r.ruins} ruins (mín. {r.min_ruins})")
-        st.caption(f"Modelo base: {item.modelo_base} — {item.desligamento} "
-                   f"Modelo em uso: {item.modelo_ativo or item.modelo_base}")
+        st.caption(f"Modelo base: {plain(item.modelo_base)} — {plain(item.desligamento)} "
+                   f"Modelo em uso: {plain(item.modelo_ativo or item.modelo_base)}")
         job = item.job_aberto
         if job is not None:
-            st.info(f"Job #{job.id}: {job.status_label}"
+            st.info(f"Job #{job.id}: {plain(job.status_label)}"
                     + (f" ({job.progresso}%)" if job.progresso is not None else "")
-                    + f" — iniciado por {job.iniciado_por or '—'} em {when(job.created_at)}.",
+                    + f" — iniciado por {plain(job.iniciado_por or '—')} em {when(job.created_at)}.",
                     icon=":material/hourglass_top:")
             render_job_progress(job.id)
         st.button("Iniciar Fine-tuning", key=f"ft_iniciar_{item.cliente_id}",
-                  type="primary", disabled=not item.pode_iniciar, help=item.bloqueio or None,
+                  type="primary", disabled=not item.pode_iniciar,
+                  help=plain(item.bloqueio) if item.bloqueio else None,
                   icon=":material/model_training:", on_click=abrir, args=(item.cliente_id,))
         if item.bloqueio and job is None:
-            st.caption(item.bloqueio)
+            st.caption(plain(item.bloqueio))
 
 if st.session_state.get(DIALOG_KEY) is not None:
     confirmar(st.session_state[DIALOG_KEY])

@@ -12,7 +12,9 @@ from core.clientes.directory import list_clientes
 from core.clock import local_day, utcnow
 from core.config import get_settings
 from core.db import session_scope
-from pages._common import numero
+from pages.ui.common import chart_text, numero, plain, require_login
+
+require_login()  # before anything touches the database
 
 PERIODOS = {"Todo o período": None, "Últimos 7 dias": 7, "Últimos 30 dias": 30, "Últimos 90 dias": 90}
 LIMITE_TABELA = 5000
@@ -32,6 +34,13 @@ def carregar_tabela(url: str, cliente_id, inicio, fim, problema):
 
 def vezes(n: int) -> str:
     return f"{numero(n)} vez" if n == 1 else f"{numero(n)} vezes"
+
+
+def chart_frame(rows: list[dict], column: str) -> pd.DataFrame:
+    """A chart's data with its label column made literal for plotly."""
+    frame = pd.DataFrame(rows)
+    frame[column] = frame[column].map(chart_text)
+    return frame
 
 
 def links(ids: list[int]) -> str:
@@ -68,7 +77,8 @@ c4.metric("Sem avaliação", numero(geral.sem_avaliacao),
           f"{geral.percentual(geral.sem_avaliacao):.0f}%", delta_color="off", delta_arrow="off")
 for resumo in analise.overview.clientes:
     if resumo.recomendacao:
-        st.info(f"**{resumo.nome}** — Recomendação: {resumo.recomendacao}", icon=":material/lightbulb:")
+        st.info(f"**{plain(resumo.nome)}** — Recomendação: {plain(resumo.recomendacao)}",
+                icon=":material/lightbulb:")
 if len(analise.overview.clientes) > 1:
     st.dataframe(pd.DataFrame([{
         "Cliente": r.nome, "Total": r.total,
@@ -88,7 +98,7 @@ with esquerda:
     if not analise.problemas:
         st.write("Nenhum problema encontrado nas conversas ruins.")
     for p in analise.problemas:
-        st.markdown(f"- **{p.rotulo}** ({vezes(p.vezes)}) — exemplos: {links(p.exemplos)}")
+        st.markdown(f"- **{plain(p.rotulo)}** ({vezes(p.vezes)}) — exemplos: {links(p.exemplos)}")
 with direita:
     st.subheader("Tópicos mais bem respondidos")
     st.caption("O que os clientes perguntaram nas conversas avaliadas como boas.")
@@ -109,13 +119,13 @@ with direita:
 st.subheader("Fine-tuning")
 for resumo in analise.overview.clientes:
     pronto = analise.overview.prontidao[resumo.cliente_id]
-    st.markdown(f"**{resumo.nome}** — marcadas {pronto.marcadas} de {pronto.min_marcadas}, "
+    st.markdown(f"**{plain(resumo.nome)}** — marcadas {pronto.marcadas} de {pronto.min_marcadas}, "
                 f"boas {pronto.boas} de {pronto.min_boas}, ruins {pronto.ruins} de {pronto.min_ruins}")
     st.progress(pronto.progresso, text=f"Progresso: {pronto.progresso:.0%}")
     if pronto.pronto:
         st.success("Pronto para iniciar o fine-tuning.", icon=":material/check_circle:")
     else:
-        st.warning(pronto.motivo, icon=":material/warning:")
+        st.warning(plain(pronto.motivo), icon=":material/warning:")
 
 # --- Gráficos ---------------------------------------------------------------------------
 st.subheader("Gráficos")
@@ -123,7 +133,7 @@ series = analise.series
 abas = st.tabs(["Conversas por dia", "Avaliações", "% ruins por cliente", "Problemas", "Tópicos"])
 with abas[0]:
     if series.conversas_por_dia:
-        st.plotly_chart(px.line(pd.DataFrame(series.conversas_por_dia), x="dia", y="conversas",
+        st.plotly_chart(px.line(chart_frame(series.conversas_por_dia, "cliente"), x="dia", y="conversas",
                                 color="cliente", labels={"dia": "Dia", "conversas": "Conversas"}),
                         use_container_width=True)
 with abas[1]:
@@ -133,7 +143,7 @@ with abas[1]:
                                                           "avaliacao": "Avaliação"}),
                         use_container_width=True)
 with abas[2]:
-    ruins = pd.DataFrame([{"cliente": r.nome, "ruins": round(r.percentual_ruins_avaliadas, 1)}
+    ruins = pd.DataFrame([{"cliente": chart_text(r.nome), "ruins": round(r.percentual_ruins_avaliadas, 1)}
                           for r in analise.overview.clientes])
     st.plotly_chart(px.bar(ruins, x="cliente", y="ruins",
                            labels={"cliente": "Cliente", "ruins": "% ruins entre as avaliadas"}),
@@ -141,13 +151,14 @@ with abas[2]:
 with abas[3]:
     st.caption("Problemas detectados por dia em todas as conversas (avaliadas ou não).")
     if series.problemas_por_dia:
-        st.plotly_chart(px.line(pd.DataFrame(series.problemas_por_dia), x="dia", y="conversas",
+        st.plotly_chart(px.line(chart_frame(series.problemas_por_dia, "problema"), x="dia", y="conversas",
                                 color="problema", labels={"dia": "Dia", "conversas": "Conversas",
                                                           "problema": "Problema"}),
                         use_container_width=True)
 with abas[4]:
     if topicos:
-        st.plotly_chart(px.bar(pd.DataFrame([{"topico": t.rotulo, "vezes": t.vezes} for t in topicos[:15]]),
+        st.plotly_chart(px.bar(pd.DataFrame([{"topico": chart_text(t.rotulo), "vezes": t.vezes}
+                                             for t in topicos[:15]]),
                                x="vezes", y="topico", orientation="h",
                                labels={"topico": "Tópico", "vezes": "Conversas boas"}),
                         use_container_width=True)

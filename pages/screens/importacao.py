@@ -1,8 +1,6 @@
 """Importação: each cliente's Redis source, "Importar agora", last imports, rejected entries."""
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from core.clientes.redis_source import mask_url
@@ -14,14 +12,11 @@ from core.ingest.pipeline import (
     list_rejected_entries,
     update_redis_source,
 )
-from pages._common import show_error, when
+from pages.ui.common import plain, require_login, show_error, when
+
+require_login()  # before anything touches the database
 
 RESULT_KEY = "importacao_resultado"
-
-
-def plain(texto: str) -> str:
-    """Text that st.success/st.error show literally (no markdown from slugs or errors)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", texto)
 
 
 def origem(status) -> str:
@@ -94,7 +89,7 @@ with col_origem, st.form(f"origem_{slug}"):
 
 with col_importar:
     st.markdown("**Importar agora**")
-    st.caption(f"Origem atual: {origem(atual)}")
+    st.caption(f"Origem atual: {plain(origem(atual))}")
     if st.button("Importar agora", type="primary", icon=":material/download:"):
         try:
             with st.spinner("Importando..."):

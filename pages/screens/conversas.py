@@ -15,7 +15,9 @@ from core.clientes.directory import list_clientes
 from core.review.conversations import count_ratings, get_conversation, list_conversations, rate_conversation
 from core.db import session_scope
 from core.errors import CuradoriaError
-from pages._common import current_user, numero, show_error, when
+from pages.ui.common import current_user, numero, plain, require_login, show_error, when
+
+require_login()  # before anything touches the database
 
 STATUS = {"ativa": "Ativa", "finalizada": "Finalizada", "aguardando": "Aguardando"}
 AVALIACOES = {"boa": "Boa", "ruim": "Ruim", "sem": "Sem avaliação"}
@@ -170,7 +172,7 @@ def render_card(conversa, sugestao=None, expandida: bool = False, prefixo: str =
         with top:
             st.text(f"{conversa.cliente_nome} · {conversa.whatsapp}"
                     + (f" · {conversa.contato_nome}" if conversa.contato_nome else ""))
-            st.caption(f"{when(conversa.iniciada_em)} · {STATUS.get(conversa.status, conversa.status)}"
+            st.caption(f"{when(conversa.iniciada_em)} · {plain(STATUS.get(conversa.status, conversa.status))}"
                        f" · {numero(conversa.total_mensagens)} mensagens · conversa #{conversa.id}")
             st.text(f"Modelo: {conversa.modelo_usado or '—'}")
             with st.container(key=f"{prefixo}badge-{conversa.id}"):
@@ -188,7 +190,8 @@ def render_card(conversa, sugestao=None, expandida: bool = False, prefixo: str =
             b3.button("Remover avaliação", key=f"{prefixo}sem-{conversa.id}", on_click=rate,
                       args=(conversa.id, None), disabled=conversa.avaliacao is None)
             if conversa.avaliado_em:
-                st.caption(f"Avaliada por {conversa.avaliado_por or '—'} em {when(conversa.avaliado_em)}")
+                st.caption(f"Avaliada por {plain(conversa.avaliado_por or '—')} "
+                           f"em {when(conversa.avaliado_em)}")
         for m in conversa.primeiras_mensagens:
             st.text(f"{'Cliente' if m.role == 'user' else 'Bot'}: {m.conteudo}")
         with st.expander("Ver conversa completa", expanded=expandida):
@@ -200,7 +203,7 @@ def render_card(conversa, sugestao=None, expandida: bool = False, prefixo: str =
 @st.fragment
 def results(filtros: dict) -> None:
     if erro := st.session_state.pop("erro_avaliacao", None):
-        st.error(erro, icon=":material/error:")
+        show_error(erro)
     try:
         with session_scope() as session:
             todas = count_ratings(session)
@@ -245,7 +248,7 @@ def linked_conversation() -> None:
             detalhe = get_conversation(session, int(raw))
             sugestao = get_suggestions(session, [detalhe.conversa.id]).get(detalhe.conversa.id)
     except ValueError:
-        st.warning(f"Link de conversa inválido: '{raw}'.", icon=":material/link_off:")
+        st.warning(f"Link de conversa inválido: '{plain(raw)}'.", icon=":material/link_off:")
         return
     except CuradoriaError as exc:
         show_error(exc)

@@ -5,7 +5,9 @@ import streamlit as st
 
 from core.clientes.directory import summarize_clientes
 from core.db import session_scope
-from pages._common import numero, when
+from pages.ui.common import numero, require_login, when
+
+require_login()  # before anything touches the database
 
 st.title("Visão geral")
 with session_scope() as session:

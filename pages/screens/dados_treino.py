@@ -11,7 +11,9 @@ from core.training.dataset import build_training_files, preview_redaction, updat
 from core.training.report import MOTIVOS
 from core.db import session_scope
 from core.errors import CuradoriaError
-from pages._common import numero, show_error
+from pages.ui.common import numero, plain, require_login, show_error
+
+require_login()  # before anything touches the database
 
 REPORT_KEY = "dados_treino_relatorio"
 
@@ -57,9 +59,9 @@ if guardado and guardado[0] == cliente.id:
     if report.ok:
         st.success("O arquivo passa na validação do provedor.", icon=":material/check_circle:")
     for erro in report.erros:
-        st.error(erro, icon=":material/error:")
+        st.error(plain(erro), icon=":material/error:")
     for aviso in report.avisos:
-        st.warning(aviso, icon=":material/warning:")
+        st.warning(plain(aviso), icon=":material/warning:")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Exemplos de treino", report.exemplos)
     c2.metric("Exemplos de validação", report.exemplos_validacao)
@@ -70,7 +72,7 @@ if guardado and guardado[0] == cliente.id:
     c2.metric("Custo estimado (R$)", f"{report.custo_brl:.2f}".replace(".", ","))
     c3.metric("Conversas usadas", report.conversas_usadas)
     c4.metric("Conversas puladas", sum(report.puladas.values()))
-    st.caption(f"Modelo base {report.modelo_base}; tokenizador {report.encoding}; limite de "
+    st.caption(f"Modelo base {plain(report.modelo_base)}; tokenizador {report.encoding}; limite de "
                f"{report.limite_tokens} tokens por exemplo; câmbio R$ {report.cambio_usd_brl} por US$.")
     left, right = st.columns(2)
     with left:

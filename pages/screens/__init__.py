@@ -1,0 +1,1 @@
+"""One thin module per screen; dashboard.py registers them with st.navigation."""
