@@ -217,11 +217,13 @@ def run_evaluation(engine: Engine, job_id: int, candidate: Endpoint, current: En
 
 def _identity(candidate: Endpoint, current: Endpoint, judge: Endpoint | None,
               settings: Settings) -> dict[str, str | None]:
+    """What makes two runs the same evaluation (a NULL endpoint is the OpenAI API)."""
     return {
-        "modelo_candidato": candidate.model, "endpoint_candidato": candidate.where(settings),
-        "modelo_atual": current.model, "endpoint_atual": current.where(settings),
+        "modelo_candidato": candidate.model,
+        "endpoint_candidato": candidate.where(settings) or None,
+        "modelo_atual": current.model, "endpoint_atual": current.where(settings) or None,
         "modelo_juiz": judge.model if judge else None,
-        "endpoint_juiz": judge.where(settings) if judge else None,
+        "endpoint_juiz": (judge.where(settings) or None) if judge else None,
     }
 
 
@@ -481,13 +483,14 @@ def decide(resumo: dict[str, Any], settings: Settings | None = None) -> str:
     return APROVADO
 
 
-def change(row_problemas: tuple[list[str], list[str]], juiz: dict[str, Any] | None,
+def change(problemas: tuple[list[str], list[str]], juiz: dict[str, Any] | None,
            scores: tuple[float | None, float | None], answered: bool) -> str:
-    """piorou | melhorou | igual | pendente for one example: problems first, then the
-    judge's verdict, and without a judge a chrF gap of LIMIAR_CHRF or more."""
+    """piorou | melhorou | igual | pendente for one example, from (candidate, current)
+    problems first, then the judge's verdict, and without a judge a chrF gap of
+    LIMIAR_CHRF or more."""
     if not answered:
         return "pendente"
-    com_problema = bool(row_problemas[0]), bool(row_problemas[1])
+    com_problema = bool(problemas[0]), bool(problemas[1])
     if com_problema[0] != com_problema[1]:
         return "piorou" if com_problema[0] else "melhorou"
     if juiz is not None:
