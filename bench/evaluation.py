@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -123,6 +124,8 @@ def main() -> None:
           f"{BUDGET_SECONDS:.0f} s: {'ok' if worst <= BUDGET_SECONDS else 'ACIMA DO ORÇAMENTO'}")
     candidate_server.stop()
     current_server.stop()
+    engine.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)
     sys.exit(0 if worst <= BUDGET_SECONDS else 1)
 
 
