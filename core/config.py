@@ -211,6 +211,67 @@ class Settings(BaseSettings):
         description="Tentativas de entrega de cada notificação ao webhook antes de desistir.",
     )
 
+    # Evaluation before a model goes into use
+    avaliacao_ativa: bool = Field(
+        True,
+        description="Avaliar cada modelo novo nas conversas de validação antes de colocá-lo em "
+        "uso: um modelo pior que o atual fica aguardando aprovação. false = sem essa etapa.",
+    )
+    avaliacao_max_exemplos: int = Field(
+        50, ge=1,
+        description="Quantos exemplos do arquivo de validação do job são usados na avaliação "
+        "(escolhidos espalhados pelo arquivo, sempre os mesmos).",
+    )
+    avaliacao_concorrencia: int = Field(
+        8, ge=1,
+        description="Quantas perguntas a avaliação faz ao mesmo tempo aos modelos (somados).",
+    )
+    avaliacao_timeout_seconds: float = Field(
+        60.0, gt=0,
+        description="Tempo máximo de espera por cada resposta de modelo na avaliação, em segundos.",
+    )
+    avaliacao_max_tentativas: int = Field(
+        4, ge=1,
+        description="Tentativas por pergunta da avaliação quando o endpoint falha de forma "
+        "passageira (429, 5xx, tempo esgotado), além das novas tentativas do próprio SDK.",
+    )
+    avaliacao_backoff_seconds: float = Field(
+        2.0, ge=0,
+        description="Espera base entre essas tentativas (dobra a cada falha, até 60 s); um "
+        "Retry-After do endpoint tem prioridade.",
+    )
+    avaliacao_precos_usd: dict[str, tuple[Decimal, Decimal]] = Field(
+        default_factory=lambda: {
+            "gpt-4.1": (Decimal("2.00"), Decimal("8.00")),
+            "gpt-4.1-mini": (Decimal("0.40"), Decimal("1.60")),
+            "gpt-4.1-nano": (Decimal("0.10"), Decimal("0.40")),
+            "gpt-4o": (Decimal("2.50"), Decimal("10.00")),
+            "gpt-4o-mini": (Decimal("0.15"), Decimal("0.60")),
+            "ft:gpt-4.1": (Decimal("3.00"), Decimal("12.00")),
+            "ft:gpt-4.1-mini": (Decimal("0.80"), Decimal("3.20")),
+            "ft:gpt-4.1-nano": (Decimal("0.20"), Decimal("0.80")),
+            "ft:gpt-4o": (Decimal("3.75"), Decimal("15.00")),
+            "ft:gpt-4o-mini": (Decimal("0.30"), Decimal("1.20")),
+        },
+        description="Preço de uso em US$ por 1 milhão de tokens [entrada, saída], por modelo, "
+        "para o custo da avaliação (JSON). 'ft:<base>' vale para os fine-tunes dessa base; "
+        "a data do snapshot é ignorada. Modelo sem preço: mostra só os tokens.",
+    )
+    juiz_modelo: str | None = Field(
+        None,
+        description="Modelo que compara as respostas do modelo novo e do atual, lado a lado "
+        "(perguntado duas vezes, com a ordem trocada). Vazio = avaliação sem juiz.",
+    )
+    juiz_endpoint: str | None = Field(
+        None,
+        description="URL base compatível com a OpenAI do juiz (ex.: http://vllm:8000/v1). "
+        "Vazio = a da OpenAI (OPENAI_BASE_URL).",
+    )
+    juiz_api_key: SecretStr | None = Field(
+        None,
+        description="Chave da API do endpoint do juiz. Vazio = OPENAI_API_KEY.",
+    )
+
 
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:

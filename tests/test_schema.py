@@ -165,12 +165,12 @@ def test_dashboard_and_poller_migrating_an_empty_database_at_once_both_succeed(f
     results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
     for code, out, err in results:
         assert code == 0, err[-6000:]
-        assert "Banco atualizado (revisão 0008)" in out
+        assert "Banco atualizado (revisão 0009)" in out
     first_access = [out for _, out, _ in results if "Primeiro acesso" in out]
     assert len(first_access) == 1  # one admin, one password file
     engine = create_engine(fresh_url)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0009"
         assert conn.execute(text("SELECT count(*) FROM administradores")).scalar() == 1
     engine.dispose()
     senha = (tmp_path / "senha_inicial.txt").read_text(encoding="utf-8")
