@@ -550,3 +550,21 @@ def test_downloading_before_the_job_finished_is_not_ready_yet(fake_together, pro
     with pytest.raises(AdapterNotReady, match="ainda não entrega os pesos") as info:
         provider.download_adapter(job.id, tmp_path / "a", base_model=BASE)
     assert info.value.transient
+
+
+def test_a_file_together_already_has_is_reused_without_a_second_upload(fake_together,
+                                                                      provider, tmp_path):
+    fake_together.dedupe_by_checksum = True
+    path = _jsonl(tmp_path)
+    first = provider.upload_file(path)
+    assert provider.upload_file(path) == first
+    assert fake_together.route_calls("files.put") == 1
+    assert fake_together.route_calls("files.create") == 2
+
+
+def test_a_base_url_given_with_v1_still_reaches_the_api(fake_together, monkeypatch):
+    monkeypatch.setenv("TOGETHER_BASE_URL", fake_together.base_url + "/v1/")
+    config_module.reset_settings()
+    provider = get_together_provider(max_retries=0)
+    assert provider.find_job(training_file="file-x", suffix="x", model=BASE) is None
+    assert fake_together.route_calls("jobs.list") == 1

@@ -580,9 +580,11 @@ def get_together_provider(settings: Settings | None = None, *, timeout: float = 
     settings = settings or get_settings()
     if missing_key_message(settings):
         raise MissingApiKey(MISSING_KEY)
+    # The SDK's paths start with /v1: a base URL copied with it would double it.
+    base_url = re.sub(r"/v1/?$", "", (settings.together_base_url or "").strip()) or None
     client = together.Together(
         api_key=settings.together_api_key.get_secret_value().strip(),
-        base_url=(settings.together_base_url or "").strip() or None,
+        base_url=base_url,
         timeout=timeout,
         max_retries=max_retries,
     )
