@@ -46,7 +46,7 @@ def fake_together(monkeypatch):
 @pytest.fixture
 def make_provider(fake_together):
     """A provider on the fake, fast: short timeout, quick polling, recorded sleeps."""
-    def make(*, max_retries=0, timeout=2.0, **options):
+    def make(*, max_retries=0, timeout=10.0, **options):
         sleeps: list[float] = []
         options.setdefault("poll_interval", 0.01)
         options.setdefault("processing_timeout", 5.0)
@@ -228,9 +228,9 @@ def test_a_base_model_together_does_not_train_is_model_retired_and_creates_nothi
 
 def test_a_create_whose_answer_is_lost_finds_the_job_instead_of_making_another(
         fake_together, make_provider, tmp_path):
-    provider = make_provider(max_retries=2, timeout=0.5)
-    file_id = provider.upload_file(_jsonl(tmp_path))
-    fake_together.fail("jobs.create", "lost_response", delay=1.5)
+    file_id = make_provider().upload_file(_jsonl(tmp_path))
+    provider = make_provider(max_retries=2, timeout=1.0)
+    fake_together.fail("jobs.create", "lost_response", delay=3.0)
     job = provider.create_job(training_file=file_id, validation_file=None, model=BASE,
                               suffix="loja-do-joao", metadata={})
     assert job.id == fake_together.only_job()["id"]
@@ -240,9 +240,9 @@ def test_a_create_whose_answer_is_lost_finds_the_job_instead_of_making_another(
 
 def test_a_create_that_never_reached_together_is_retried_and_makes_exactly_one_job(
         fake_together, make_provider, tmp_path):
-    provider = make_provider(max_retries=2, timeout=0.5)
-    file_id = provider.upload_file(_jsonl(tmp_path))
-    fake_together.fail("jobs.create", "timeout", delay=1.0)
+    file_id = make_provider().upload_file(_jsonl(tmp_path))
+    provider = make_provider(max_retries=2, timeout=1.0)
+    fake_together.fail("jobs.create", "timeout", delay=3.0)
     job = provider.create_job(training_file=file_id, validation_file=None, model=BASE,
                               suffix="loja-do-joao", metadata={})
     assert job.id == fake_together.only_job()["id"]
@@ -401,12 +401,13 @@ def _action(route):
 ])
 def test_each_injected_fault_becomes_the_right_portuguese_error(
         fake_together, make_provider, tmp_path, route, kind, error, text):
-    provider = make_provider(timeout=0.5)
-    job = _start(provider, tmp_path)
+    job = _start(make_provider(), tmp_path)
     fake_together.step(job.id, 1, 10)
     if route == "download":
         fake_together.complete(job.id)
-    fake_together.fail(route, kind, delay=1.0 if kind in ("slow", "timeout") else 0.0)
+    late = kind in ("slow", "timeout")
+    fake_together.fail(route, kind, delay=3.0 if late else 0.0)
+    provider = make_provider(timeout=1.0 if late else 10.0)
     with pytest.raises(error) as info:
         _action(route)(provider, fake_together, tmp_path, job)
     assert text in str(info.value)

@@ -36,6 +36,12 @@ def fake_vllm(monkeypatch):
 
 @pytest.fixture
 def vllm(fake_vllm):
+    return get_vllm_client(timeout=10.0, max_retries=0)
+
+
+@pytest.fixture
+def impatient(fake_vllm):
+    """A client that gives up after 1 s, for faults that answer late or never."""
     return get_vllm_client(timeout=1.0, max_retries=0)
 
 
@@ -119,11 +125,11 @@ def test_vllm_refusing_an_adapter_is_a_clear_non_transient_error(vllm, tmp_path,
     ("slow", VllmUnavailable, "não respondeu a tempo", True),
     ("drop", VllmUnavailable, "Não foi possível conectar ao vLLM", True),
 ])
-def test_injected_load_faults_become_portuguese_errors(fake_vllm, vllm, tmp_path, kind, error,
-                                                       text, transient):
-    fake_vllm.fail("load", kind, delay=2.0)
+def test_injected_load_faults_become_portuguese_errors(fake_vllm, impatient, tmp_path, kind,
+                                                       error, text, transient):
+    fake_vllm.fail("load", kind, delay=3.0)
     with pytest.raises(error) as info:
-        vllm.load_adapter("a", _adapter(tmp_path))
+        impatient.load_adapter("a", _adapter(tmp_path))
     assert text in str(info.value) and info.value.transient is transient
 
 
@@ -164,12 +170,13 @@ def test_a_thinking_block_is_not_part_of_the_answer(fake_vllm, vllm, tmp_path):
     ("unavailable", VllmUnavailable, "erro 503"),
     ("slow", VllmUnavailable, "não respondeu a tempo ao testar o adaptador a"),
 ])
-def test_a_smoke_test_error_is_a_portuguese_error(fake_vllm, vllm, tmp_path, kind, error,
-                                                  text):
+def test_a_smoke_test_error_is_a_portuguese_error(fake_vllm, vllm, impatient, tmp_path, kind,
+                                                  error, text):
     vllm.load_adapter("a", _adapter(tmp_path))
-    fake_vllm.fail("chat", kind, delay=2.0)
-    with pytest.raises(error, match=text.replace("(", r"\(").replace(")", r"\)")):
-        vllm.smoke_test("a")
+    fake_vllm.fail("chat", kind, delay=3.0)
+    with pytest.raises(error) as info:
+        impatient.smoke_test("a")
+    assert text in str(info.value)
 
 
 def test_vllm_down_is_transient_whether_it_hangs_up_or_is_gone(fake_vllm, vllm, tmp_path):
