@@ -10,9 +10,9 @@ import functools
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -271,6 +271,54 @@ class Settings(BaseSettings):
         None,
         description="Chave da API do endpoint do juiz. Vazio = OPENAI_API_KEY.",
     )
+
+    # Together AI and the team's vLLM
+    together_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("TOGETHER_API_KEY"),
+        description="Chave da API da Together AI (lida também pelo SDK). Necessária só para "
+        "fine-tuning de modelos abertos (LoRA) na Together.",
+    )
+    together_base_url: str | None = Field(
+        None,
+        validation_alias=_env("TOGETHER_BASE_URL"),
+        description="URL base da API da Together AI, sem /v1 (lida pelo SDK); útil para "
+        "proxies e testes.",
+    )
+    vllm_url: str | None = Field(
+        None,
+        description="URL base do vLLM da equipe, compatível com a API da OpenAI, com /v1 "
+        "(ex.: http://vllm:8000/v1). É onde os adaptadores LoRA são carregados e testados.",
+    )
+    vllm_api_key: SecretStr | None = Field(
+        None,
+        description="Chave do vLLM da equipe (o --api-key do servidor), se ele exigir uma.",
+    )
+    vllm_url_bot: str | None = Field(
+        None,
+        description="URL do vLLM que o bot deve chamar, gravada no Redis do cliente junto com "
+        "o nome do adaptador. Padrão: a mesma de CURADORIA_VLLM_URL.",
+    )
+    adapters_dir: Path = Field(
+        PROJECT_ROOT / "data" / "adapters",
+        description="Pasta onde os adaptadores LoRA baixados da Together são guardados (uma "
+        "subpasta por job). O vLLM precisa enxergar o mesmo caminho.",
+    )
+    provedor_padrao: Literal["openai", "together"] = Field(
+        "openai",
+        description="Provedor de fine-tuning sugerido ao iniciar um treino: openai ou together.",
+    )
+    modelos_base_together: str = Field(
+        "Qwen/Qwen3.5-9B,Qwen/Qwen3-8B,meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
+        description="Modelos base oferecidos para fine-tuning LoRA na Together, separados por "
+        "vírgula; o primeiro é o padrão. O vLLM da equipe precisa servir o mesmo modelo base.",
+    )
+
+    @model_validator(mode="after")
+    def _vllm_url_bot_defaults_to_vllm_url(self) -> Settings:
+        if not self.vllm_url_bot:
+            self.vllm_url_bot = self.vllm_url
+        return self
 
 
 @functools.lru_cache(maxsize=1)
