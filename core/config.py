@@ -10,9 +10,9 @@ import functools
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -210,6 +210,115 @@ class Settings(BaseSettings):
         8, ge=1,
         description="Tentativas de entrega de cada notificação ao webhook antes de desistir.",
     )
+
+    # Evaluation before a model goes into use
+    avaliacao_ativa: bool = Field(
+        True,
+        description="Avaliar cada modelo novo nas conversas de validação antes de colocá-lo em "
+        "uso: um modelo pior que o atual fica aguardando aprovação. false = sem essa etapa.",
+    )
+    avaliacao_max_exemplos: int = Field(
+        50, ge=1,
+        description="Quantos exemplos do arquivo de validação do job são usados na avaliação "
+        "(escolhidos espalhados pelo arquivo, sempre os mesmos).",
+    )
+    avaliacao_concorrencia: int = Field(
+        8, ge=1,
+        description="Quantas perguntas a avaliação faz ao mesmo tempo aos modelos (somados).",
+    )
+    avaliacao_timeout_seconds: float = Field(
+        60.0, gt=0,
+        description="Tempo máximo de espera por cada resposta de modelo na avaliação, em segundos.",
+    )
+    avaliacao_max_tentativas: int = Field(
+        4, ge=1,
+        description="Tentativas por pergunta da avaliação quando o endpoint falha de forma "
+        "passageira (429, 5xx, tempo esgotado), além das novas tentativas do próprio SDK.",
+    )
+    avaliacao_backoff_seconds: float = Field(
+        2.0, ge=0,
+        description="Espera base entre essas tentativas (dobra a cada falha, até 60 s); um "
+        "Retry-After do endpoint tem prioridade.",
+    )
+    avaliacao_precos_usd: dict[str, tuple[Decimal, Decimal]] = Field(
+        default_factory=lambda: {
+            "gpt-4.1": (Decimal("2.00"), Decimal("8.00")),
+            "gpt-4.1-mini": (Decimal("0.40"), Decimal("1.60")),
+            "gpt-4.1-nano": (Decimal("0.10"), Decimal("0.40")),
+            "gpt-4o": (Decimal("2.50"), Decimal("10.00")),
+            "gpt-4o-mini": (Decimal("0.15"), Decimal("0.60")),
+            "ft:gpt-4.1": (Decimal("3.00"), Decimal("12.00")),
+            "ft:gpt-4.1-mini": (Decimal("0.80"), Decimal("3.20")),
+            "ft:gpt-4.1-nano": (Decimal("0.20"), Decimal("0.80")),
+            "ft:gpt-4o": (Decimal("3.75"), Decimal("15.00")),
+            "ft:gpt-4o-mini": (Decimal("0.30"), Decimal("1.20")),
+        },
+        description="Preço de uso em US$ por 1 milhão de tokens [entrada, saída], por modelo, "
+        "para o custo da avaliação (JSON). 'ft:<base>' vale para os fine-tunes dessa base; "
+        "a data do snapshot é ignorada. Modelo sem preço: mostra só os tokens.",
+    )
+    juiz_modelo: str | None = Field(
+        None,
+        description="Modelo que compara as respostas do modelo novo e do atual, lado a lado "
+        "(perguntado duas vezes, com a ordem trocada). Vazio = avaliação sem juiz.",
+    )
+    juiz_endpoint: str | None = Field(
+        None,
+        description="URL base compatível com a OpenAI do juiz (ex.: http://vllm:8000/v1). "
+        "Vazio = a da OpenAI (OPENAI_BASE_URL).",
+    )
+    juiz_api_key: SecretStr | None = Field(
+        None,
+        description="Chave da API do endpoint do juiz. Vazio = OPENAI_API_KEY.",
+    )
+
+    # Together AI and the team's vLLM
+    together_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("TOGETHER_API_KEY"),
+        description="Chave da API da Together AI (lida também pelo SDK). Necessária só para "
+        "fine-tuning de modelos abertos (LoRA) na Together.",
+    )
+    together_base_url: str | None = Field(
+        None,
+        validation_alias=_env("TOGETHER_BASE_URL"),
+        description="URL base da API da Together AI, sem /v1 (lida pelo SDK); útil para "
+        "proxies e testes.",
+    )
+    vllm_url: str | None = Field(
+        None,
+        description="URL base do vLLM da equipe, compatível com a API da OpenAI, com /v1 "
+        "(ex.: http://vllm:8000/v1). É onde os adaptadores LoRA são carregados e testados.",
+    )
+    vllm_api_key: SecretStr | None = Field(
+        None,
+        description="Chave do vLLM da equipe (o --api-key do servidor), se ele exigir uma.",
+    )
+    vllm_url_bot: str | None = Field(
+        None,
+        description="URL do vLLM que o bot deve chamar, gravada no Redis do cliente junto com "
+        "o nome do adaptador. Padrão: a mesma de CURADORIA_VLLM_URL.",
+    )
+    adapters_dir: Path = Field(
+        PROJECT_ROOT / "data" / "adapters",
+        description="Pasta onde os adaptadores LoRA baixados da Together são guardados (uma "
+        "subpasta por job). O vLLM precisa enxergar o mesmo caminho.",
+    )
+    provedor_padrao: Literal["openai", "together"] = Field(
+        "openai",
+        description="Provedor de fine-tuning sugerido ao iniciar um treino: openai ou together.",
+    )
+    modelos_base_together: str = Field(
+        "Qwen/Qwen3.5-9B,Qwen/Qwen3-8B,meta-llama/Meta-Llama-3.1-8B-Instruct-Reference",
+        description="Modelos base oferecidos para fine-tuning LoRA na Together, separados por "
+        "vírgula; o primeiro é o padrão. O vLLM da equipe precisa servir o mesmo modelo base.",
+    )
+
+    @model_validator(mode="after")
+    def _vllm_url_bot_defaults_to_vllm_url(self) -> Settings:
+        if not self.vllm_url_bot:
+            self.vllm_url_bot = self.vllm_url
+        return self
 
 
 @functools.lru_cache(maxsize=1)

@@ -15,6 +15,12 @@ Routes (names used by `fail` and `calls`):
     jobs.retrieve     GET  /v1/fine_tuning/jobs/{id}
     jobs.events       GET  /v1/fine_tuning/jobs/{id}/events
     jobs.cancel       POST /v1/fine_tuning/jobs/{id}/cancel
+    chat.completions  POST /v1/chat/completions           (answers per model: `chat_model`)
+
+Chat models are scripted per name (`chat_model`): a fixed answer or a function of the
+request's messages, the usage it reports, a latency, and "fails hard after N answers".
+`fail(..., model=M)` limits an injected error to the calls for one model; `chat_log`
+keeps every chat request (model, messages, response_format, HTTP status answered).
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -85,6 +92,18 @@ class Injected:
     times: int
     delay: float = 0.0
     after: bool = False  # handle the call normally, then delay the answer (lost response)
+    model: str | None = None  # chat.completions only: just the calls for this model
+
+
+@dataclass
+class ChatModel:
+    """How one model answers /v1/chat/completions."""
+
+    answer: str | Callable[[list[dict[str, Any]]], str]
+    latency: float = 0.0
+    usage: Callable[[list[dict[str, Any]], str], dict[str, int]] | None = None
+    fail_after: int | None = None  # answer this many times, then 500 on every call
+    answered: int = 0
 
 
 @dataclass
@@ -100,6 +119,8 @@ class FakeOpenAI:
     calls: list[tuple[str, str]] = field(default_factory=list)  # (route, path)
     injected: list[Injected] = field(default_factory=list)
     create_delay: float = 0.0  # seconds jobs.create waits (widens race windows)
+    chat_models: dict[str, ChatModel] = field(default_factory=dict)
+    chat_log: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -129,13 +150,15 @@ class FakeOpenAI:
     # --- scripting -----------------------------------------------------------------
     def fail(self, route: str, kind: str | None = None, *, times: int = 1,
              status: int | None = None, body: dict[str, Any] | None = None,
-             headers: dict[str, str] | None = None, delay: float = 0.0) -> None:
+             headers: dict[str, str] | None = None, delay: float = 0.0,
+             model: str | None = None) -> None:
         """Answer the next `times` calls of `route` ("*" = any) with an error.
 
         `kind` is one of ERRORS' keys, or "slow" (answer normally after `delay`
         seconds, for client timeouts), or "lost_response" (do the work, e.g. create the job,
         then answer after `delay` seconds: the client times out although the call worked);
-        or give `status` / `body` / `headers` yourself.
+        or give `status` / `body` / `headers` yourself. `model` limits it to the chat
+        calls for that model.
         """
         if kind == "slow":
             inj = Injected(route, 0, None, {}, times, delay or 5.0)
@@ -149,6 +172,7 @@ class FakeOpenAI:
                 headers = {**hdr, **(headers or {})}
             assert status is not None, "give a kind or a status"
             inj = Injected(route, status, body, headers or {}, times, delay)
+        inj.model = model
         with self.lock:
             self.injected.append(inj)
 
@@ -234,11 +258,66 @@ class FakeOpenAI:
             self.add_event(job_id, f"The job failed: {message}", level="error")
             return job
 
+    # --- chat ----------------------------------------------------------------------
+    def chat_model(self, name: str, answer: str | Callable[[list[dict[str, Any]]], str], *,
+                   latency: float = 0.0, usage: Callable[..., dict[str, int]] | None = None,
+                   fail_after: int | None = None) -> ChatModel:
+        """Make `name` answer chat completions (replaces an earlier script of that name)."""
+        with self.lock:
+            self.chat_models[name] = ChatModel(answer, latency, usage, fail_after)
+            return self.chat_models[name]
+
+    def chat_requests(self, model: str, *, status: int | None = 200) -> list[dict[str, Any]]:
+        """The chat requests for `model` (only those answered with `status`; None = all)."""
+        with self.lock:
+            return [r for r in self.chat_log
+                    if r["model"] == model and (status is None or r["status"] == status)]
+
+    def _chat_completions(self, args, query, headers, body):
+        try:
+            req = json.loads(body or b"{}")
+        except ValueError:
+            return _error(400, "We could not parse the JSON body of your request.",
+                          "invalid_request_error", None, None)
+        model, messages = req.get("model"), req.get("messages") or []
+        entry = {"model": model, "messages": messages, "status": 200,
+                 "response_format": req.get("response_format")}
+        with self.lock:
+            self.chat_log.append(entry)
+            script = self.chat_models.get(model)
+            broken = (script is not None and script.fail_after is not None
+                      and script.answered >= script.fail_after)
+            if script is not None and not broken:
+                script.answered += 1
+        if script is None:
+            entry["status"] = 404
+            return _error(404, f"The model `{model}` does not exist or you do not have access "
+                          "to it.", "invalid_request_error", None, "model_not_found")
+        if broken:
+            entry["status"] = 500
+            st, err, hdr = ERRORS["server_error"]
+            return st, {"error": dict(err)}, hdr
+        if script.latency:
+            time.sleep(script.latency)
+        content = script.answer(messages) if callable(script.answer) else script.answer
+        usage = (script.usage(messages, content) if script.usage
+                 else _default_usage(messages, content))
+        return 200, {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion",
+            "created": int(time.time()), "model": model, "system_fingerprint": None,
+            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                         "message": {"role": "assistant", "content": content,
+                                     "refusal": None}}],
+            "usage": {**usage, "total_tokens": usage["prompt_tokens"]
+                      + usage["completion_tokens"]},
+        }, {}
+
     # --- request handling ---------------------------------------------------------
-    def _take_injected(self, route: str) -> Injected | None:
+    def _take_injected(self, route: str, model: str | None = None) -> Injected | None:
         with self.lock:
             for inj in self.injected:
-                if inj.route in (route, "*") and inj.times > 0:
+                if (inj.route in (route, "*") and inj.times > 0
+                        and inj.model in (None, model)):
                     inj.times -= 1
                     if inj.times == 0:
                         self.injected.remove(inj)
@@ -255,7 +334,8 @@ class FakeOpenAI:
             self.calls.append((route, path))
         if route == "unknown":
             return _error(404, "Invalid URL", "invalid_request_error", None, None)
-        inj = self._take_injected(route)
+        inj = self._take_injected(route, _chat_model_of(body) if route == "chat.completions"
+                                  else None)
         if inj is not None and inj.after:
             result = self._dispatch(route, args, query, headers, body)
             time.sleep(inj.delay)
@@ -264,6 +344,10 @@ class FakeOpenAI:
             if inj.delay:
                 time.sleep(inj.delay)
             if inj.status:
+                if route == "chat.completions":
+                    with self.lock:
+                        self.chat_log.append({"model": _chat_model_of(body), "messages": None,
+                                              "status": inj.status, "response_format": None})
                 return inj.status, inj.body or {}, inj.headers
         return self._dispatch(route, args, query, headers, body)
 
@@ -407,6 +491,7 @@ _ROUTES = [
     ("GET", re.compile(r"^/v1/fine_tuning/jobs/(?P<id>[^/]+)/events$"), "jobs.events"),
     ("POST", re.compile(r"^/v1/fine_tuning/jobs/(?P<id>[^/]+)/cancel$"), "jobs.cancel"),
     ("GET", re.compile(r"^/v1/fine_tuning/jobs/(?P<id>[^/]+)$"), "jobs.retrieve"),
+    ("POST", re.compile(r"^/v1/chat/completions$"), "chat.completions"),
 ]
 
 
@@ -416,6 +501,19 @@ def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
         if m == method and match:
             return name, match.groupdict()
     return "unknown", {}
+
+
+def _chat_model_of(body: bytes) -> str | None:
+    try:
+        return json.loads(body or b"{}").get("model")
+    except (ValueError, AttributeError):
+        return None
+
+
+def _default_usage(messages: list[dict[str, Any]], content: str) -> dict[str, int]:
+    """About four characters per token, like the API's rule of thumb."""
+    prompt = sum(len(str(m.get("content") or "")) for m in messages)
+    return {"prompt_tokens": prompt // 4 + 3 * len(messages), "completion_tokens": len(content) // 4 + 1}
 
 
 def _error(status: int, message: str, type_: str, param: str | None, code: str | None):

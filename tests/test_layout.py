@@ -103,7 +103,7 @@ def test_the_bot_s_model_key_is_written_by_one_function():
     tree = ast.parse((CORE / "finetune" / "deploy.py").read_text(encoding="utf-8"))
     writers = {fn.name for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef)
                for call in ast.walk(fn) if isinstance(call, ast.Call)
-               and isinstance(call.func, ast.Attribute) and call.func.attr == "set"}
+               and isinstance(call.func, ast.Attribute) and call.func.attr in ("set", "mset")}
     assert writers == {"write_model_to_redis"}
 
 

@@ -15,6 +15,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
+from core.db.migrate import alembic_config
 from core.db.tables import Base, include_in_schema_compare
 from tests.conftest import PG_ADMIN_URL
 
@@ -153,6 +154,12 @@ def fresh_url(request, tmp_path) -> Iterator[str]:
     admin.dispose()
 
 
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def test_dashboard_and_poller_migrating_an_empty_database_at_once_both_succeed(fresh_url, tmp_path):
     # docker compose starts the dashboard and the poller together and both run
     # `python -m core migrate`: the loser of the race must wait, not die on
@@ -165,12 +172,12 @@ def test_dashboard_and_poller_migrating_an_empty_database_at_once_both_succeed(f
     results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
     for code, out, err in results:
         assert code == 0, err[-6000:]
-        assert "Banco atualizado (revisão 0008)" in out
+        assert f"Banco atualizado (revisão {head_revision()})" in out
     first_access = [out for _, out, _ in results if "Primeiro acesso" in out]
     assert len(first_access) == 1  # one admin, one password file
     engine = create_engine(fresh_url)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
         assert conn.execute(text("SELECT count(*) FROM administradores")).scalar() == 1
     engine.dispose()
     senha = (tmp_path / "senha_inicial.txt").read_text(encoding="utf-8")

@@ -45,6 +45,9 @@ STATUS_CONVERSA = ("ativa", "finalizada", "aguardando")
 ROLES = ("user", "assistant")
 STATUS_JOB = ("pending", "running", "succeeded", "failed", "cancelled")
 JOB_ABERTO = ("pending", "running")  # the open statuses: at most one such job per cliente
+# What happens to a succeeded job's model (core.finetune.rollout): pendente until it is
+# prepared and evaluated, then in use, waiting for an admin, rejected, or failed for good.
+IMPLANTACAO = ("pendente", "aplicado", "aguardando_aprovacao", "rejeitado", "falhou")
 # The rollup stores "no rating" as a value so it can be part of a unique key.
 SEM_AVALIACAO = "sem"
 
@@ -97,6 +100,13 @@ class Cliente(Base):
     redis_db: Mapped[int] = mapped_column(Integer, server_default="0")
     redis_prefix: Mapped[str] = mapped_column(String(100), server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())
+    # The model the bot uses (core.finetune.deploy): fine-tuning provider (NULL = the
+    # default setting), endpoint of modelo_ativo (NULL = derived from the model's name),
+    # and the contingency the sunset guard moves the bot to (NULL = the global setting).
+    provedor: Mapped[str | None] = mapped_column(String(30))
+    modelo_endpoint: Mapped[str | None] = mapped_column(String(500))
+    modelo_contingencia: Mapped[str | None] = mapped_column(String(200))
+    modelo_contingencia_endpoint: Mapped[str | None] = mapped_column(String(500))
 
     conversas: Mapped[list[Conversa]] = relationship(back_populates="cliente")
 
@@ -212,6 +222,7 @@ class FineTuningJob(Base):
     __tablename__ = "fine_tuning_jobs"
     __table_args__ = (
         CheckConstraint(_in("status", STATUS_JOB), name="status"),
+        CheckConstraint(_in("implantacao", IMPLANTACAO), name="implantacao"),
         Index("idx_fine_tuning_cliente", "cliente_id"),
         Index("idx_fine_tuning_status", "status"),
         # At most one open job per cliente, whoever starts it.
@@ -258,6 +269,14 @@ class FineTuningJob(Base):
     proxima_verificacao_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
     falhas_transitorias: Mapped[int] = mapped_column(Integer, server_default="0")
     ultimo_erro_transitorio: Mapped[str | None] = mapped_column(Text)
+    # After success: the model prepared for the bot (an OpenAI id or a vLLM adapter name),
+    # its endpoint, and where its deployment stands (core.finetune.rollout).
+    implantacao: Mapped[str | None] = mapped_column(String(30))
+    modelo_implantado: Mapped[str | None] = mapped_column(String(200))
+    endpoint_implantado: Mapped[str | None] = mapped_column(String(500))
+    implantacao_erro: Mapped[str | None] = mapped_column(Text)
+    implantacao_tentativas: Mapped[int] = mapped_column(Integer, server_default="0")
+    implantacao_proxima_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     cliente: Mapped[Cliente] = relationship()
 
@@ -298,12 +317,27 @@ class ModeloHistorico(Base):
     cliente_id: Mapped[int] = mapped_column(ForeignKey("clientes.id", ondelete="CASCADE"))
     modelo_anterior: Mapped[str | None] = mapped_column(String(200))
     modelo_novo: Mapped[str | None] = mapped_column(String(200))
+    endpoint_anterior: Mapped[str | None] = mapped_column(String(500))
+    endpoint_novo: Mapped[str | None] = mapped_column(String(500))
     motivo: Mapped[str] = mapped_column(String(40))
     fine_tuning_job_id: Mapped[int | None] = mapped_column(
         ForeignKey("fine_tuning_jobs.id", ondelete="SET NULL")
     )
     alterado_por: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())
+
+
+class ModeloDesligamento(Base):
+    """When a model stops answering: read from the provider (`GET /v1/models`'s
+    `shutdown_date`) once a day, the built-in catalogue being only the fallback."""
+
+    __tablename__ = "modelos_desligamento"
+
+    modelo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    provedor: Mapped[str] = mapped_column(String(30))
+    desligamento: Mapped[dt.date | None] = mapped_column(Date)
+    fonte: Mapped[str] = mapped_column(String(20))  # api | catalogo
+    atualizado_em: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 class Administrador(Base):
@@ -496,3 +530,84 @@ class ConversaProblema(Base):
     cliente_id: Mapped[int] = mapped_column(ForeignKey("clientes.id", ondelete="CASCADE"))
     dia: Mapped[dt.date] = mapped_column(Date)
     avaliacao: Mapped[str | None] = mapped_column(String(10))  # copy, kept by a trigger
+
+
+# --- Evaluation before a model goes into use ---
+# One block on purpose: it moves as a whole when the tables get their own module.
+from sqlalchemy import Float  # noqa: E402
+
+STATUS_AVALIACAO_MODELO = ("executando", "concluida", "falhou")
+DECISOES_AVALIACAO = ("aprovado", "aguardando_aprovacao", "rejeitado")
+
+
+class AvaliacaoModelo(Base):
+    """One evaluation of a finished job's model against the model in use (held-out examples).
+
+    `resumo` is JSON text (scores, tokens, costs per side); `custo_usd` is NULL when a model
+    has no known price. At most one evaluation of a job runs at a time: a crashed one is
+    resumed, not duplicated.
+    """
+
+    __tablename__ = "avaliacoes_modelo"
+    __table_args__ = (
+        CheckConstraint(_in("status", STATUS_AVALIACAO_MODELO), name="status"),
+        CheckConstraint(_in("decisao", DECISOES_AVALIACAO), name="decisao"),
+        Index("ix_avaliacoes_modelo_job", "fine_tuning_job_id", "id"),
+        Index("ix_avaliacoes_modelo_cliente", "cliente_id", "id"),
+        Index(
+            "uq_avaliacoes_modelo_job_executando",
+            "fine_tuning_job_id",
+            unique=True,
+            postgresql_where=text("status = 'executando'"),
+            sqlite_where=text("status = 'executando'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fine_tuning_job_id: Mapped[int] = mapped_column(
+        ForeignKey("fine_tuning_jobs.id", ondelete="CASCADE"))
+    cliente_id: Mapped[int] = mapped_column(ForeignKey("clientes.id", ondelete="CASCADE"))
+    modelo_candidato: Mapped[str] = mapped_column(String(200))
+    endpoint_candidato: Mapped[str | None] = mapped_column(String(500))
+    modelo_atual: Mapped[str] = mapped_column(String(200))
+    endpoint_atual: Mapped[str | None] = mapped_column(String(500))
+    modelo_juiz: Mapped[str | None] = mapped_column(String(200))
+    endpoint_juiz: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), server_default="executando")
+    decisao: Mapped[str | None] = mapped_column(String(30))
+    exemplos: Mapped[int] = mapped_column(Integer, server_default="0")
+    resumo: Mapped[str] = mapped_column(Text, server_default="{}")
+    custo_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 6))
+    erro: Mapped[str | None] = mapped_column(Text)
+    criada_em: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())
+    concluida_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    criada_por: Mapped[str | None] = mapped_column(String(50))
+    decidida_por: Mapped[str | None] = mapped_column(String(50))
+    decidida_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class AvaliacaoExemplo(Base):
+    """One held-out example of an evaluation: the question, the curated answer and what each
+    model said, written as each answer arrives (a resumed run asks only what is missing).
+
+    `contexto`, the `problemas_*`, `juiz` and `uso` are JSON text.
+    """
+
+    __tablename__ = "avaliacoes_exemplos"
+
+    avaliacao_id: Mapped[int] = mapped_column(
+        ForeignKey("avaliacoes_modelo.id", ondelete="CASCADE"), primary_key=True)
+    indice: Mapped[int] = mapped_column(Integer, primary_key=True)
+    linha: Mapped[int] = mapped_column(Integer)  # line of the validation file, from 1
+    pergunta: Mapped[str] = mapped_column(Text, server_default="")
+    contexto: Mapped[str] = mapped_column(Text)
+    resposta_curada: Mapped[str] = mapped_column(Text)
+    resposta_candidato: Mapped[str | None] = mapped_column(Text)
+    resposta_atual: Mapped[str | None] = mapped_column(Text)
+    problemas_candidato: Mapped[str | None] = mapped_column(Text)
+    problemas_atual: Mapped[str | None] = mapped_column(Text)
+    chrf_candidato: Mapped[float | None] = mapped_column(Float)
+    chrf_atual: Mapped[float | None] = mapped_column(Float)
+    juiz: Mapped[str | None] = mapped_column(Text)
+    uso: Mapped[str] = mapped_column(Text, server_default="{}")
+# --- end evaluation ---

@@ -29,8 +29,7 @@ from core.clock import utcnow
 from core.config import get_settings
 from core.db import session_scope
 from core.db.tables import JOB_ABERTO, Cliente, FineTuningJob
-from core.errors import ServiceUnavailable
-from core.finetune.deploy import model_in_use, set_active_model, write_model_to_redis
+from core.finetune.deploy import model_in_use
 from core.finetune.provider import FineTuningProvider, JobNotFound, ProviderError, ProviderJob
 from core.logs import log_event
 from core.poller.notify import create_notification
@@ -173,7 +172,9 @@ def record_job_state(session: Session, job: FineTuningJob, remote: ProviderJob, 
 
     The first statement is a conditional UPDATE (guarded by the open status and, with
     `owner`, by our lease), so that the decision and the effects share one transaction.
-    Returns the action: atualizado | aplicado | falhou | cancelado | ignorado.
+    A success only closes the job (`implantacao = 'pendente'`): core.finetune.rollout then
+    prepares, evaluates and applies its model.
+    Returns the action: atualizado | concluido | falhou | cancelado | ignorado.
     """
     now = now or utcnow()
     status = remote.seed_status
@@ -197,7 +198,7 @@ def record_job_state(session: Session, job: FineTuningJob, remote: ProviderJob, 
         values.update(modelo_fine_tuned=remote.fine_tuned_model[:100],
                       trained_tokens=remote.trained_tokens, progresso=100,
                       previsao_conclusao=None, custo_real_usd=usd,
-                      custo_real=real_cost_brl(job, usd), aplicado_em=now, erro=None)
+                      custo_real=real_cost_brl(job, usd), erro=None, implantacao="pendente")
     else:
         values.update(erro=_provider_error(remote) if status == "failed"
                       else (remote.error_message or "Job cancelado no provedor."),
@@ -207,16 +208,7 @@ def record_job_state(session: Session, job: FineTuningJob, remote: ProviderJob, 
     job = session.get(FineTuningJob, job.id, populate_existing=True)
     cliente = session.get(Cliente, job.cliente_id)
     if status == "succeeded":
-        set_active_model(session, cliente, job.modelo_fine_tuned, motivo="fine_tuning",
-                         alterado_por="poller", fine_tuning_job_id=job.id)
-        custo = f" Custo real: US$ {job.custo_real_usd}." if job.custo_real_usd is not None else ""
-        create_notification(
-            session, chave=f"fine_tuning:{job.id}:concluido", tipo="fine_tuning_concluido",
-            titulo=f"Fine-tuning de {cliente.nome} concluído",
-            mensagem=f"O modelo {job.modelo_fine_tuned} já está em uso pelo bot de "
-                     f"{cliente.nome}.{custo}",
-            cliente_id=cliente.id, fine_tuning_job_id=job.id)
-        return "aplicado"
+        return "concluido"  # core.finetune.rollout puts the model into use
     rotulo = "falhou" if status == "failed" else "foi cancelado"
     create_notification(
         session, chave=f"fine_tuning:{job.id}:{status}", tipo=f"fine_tuning_{status}",
@@ -241,16 +233,9 @@ def _apply_effects(engine: Engine, job_id: int, acao: str) -> None:
         job = session.get(FineTuningJob, job_id)
         cliente = session.get(Cliente, job.cliente_id)
         fields = {"job": job.id, "cliente": cliente.slug, "provedor_job": job.openai_job_id}
-        if acao == "aplicado":
-            try:
-                gravado = write_model_to_redis(cliente)
-            except ServiceUnavailable as exc:
-                gravado = False
-                log_event(logger, "redis_modelo_falhou", cliente=cliente.slug, erro=exc.mensagem,
-                          level=logging.WARNING)
-            log_event(logger, "modelo_aplicado", **fields, modelo=job.modelo_fine_tuned,
-                      trained_tokens=job.trained_tokens, custo_usd=job.custo_real_usd,
-                      redis=gravado)
+        if acao == "concluido":
+            log_event(logger, "job_concluido", **fields, modelo=job.modelo_fine_tuned,
+                      trained_tokens=job.trained_tokens, custo_usd=job.custo_real_usd)
         elif acao in ("falhou", "cancelado"):
             log_event(logger, f"job_{acao}", **fields, erro=job.erro, level=logging.WARNING)
         else:
@@ -368,9 +353,7 @@ def check_jobs(engine: Engine, provider_factory: ProviderFactory, *, owner: str 
         elif acao == "ignorado":
             summary.ignorados += 1
         else:
-            if acao == "aplicado":
-                summary.aplicados += 1
-            elif acao in ("falhou", "cancelado"):
+            if acao in ("falhou", "cancelado"):
                 summary.falhas += 1
             else:
                 summary.atualizados += 1
@@ -378,7 +361,24 @@ def check_jobs(engine: Engine, provider_factory: ProviderFactory, *, owner: str 
                 _apply_effects(engine, job_id, acao)
             except Exception as exc:  # noqa: BLE001
                 logger.exception("acao=job_efeitos_erro job=%s erro=%r", job_id, exc)
+            if acao == "concluido":
+                _deploy_now(engine, job_id, provider, owner, summary)
     return summary
+
+
+def _deploy_now(engine: Engine, job_id: int, provider: FineTuningProvider, owner: str,
+                summary: CheckSummary) -> None:
+    """A job that just succeeded goes on to its deployment in the same cycle."""
+    from core.finetune.rollout import deploy_job
+
+    try:
+        acao = deploy_job(engine, job_id, provider, owner=owner)
+    except Exception as exc:  # noqa: BLE001 - the next cycle's rollout retries it
+        logger.exception("acao=implantacao_erro job=%s erro=%r", job_id, exc)
+        return
+    summary.detalhes.append((job_id, acao))
+    if acao == "aplicado":
+        summary.aplicados += 1
 
 
 @dataclass(frozen=True)

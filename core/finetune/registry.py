@@ -22,6 +22,7 @@ DEFAULT_PROVIDER = "openai"
 # name -> module; imported on first use (a provider's SDK is only loaded when needed).
 PROVIDERS = {
     "openai": "core.finetune.providers.openai",
+    "together": "core.finetune.providers.together",
 }
 
 

@@ -30,6 +30,7 @@ from core.db import get_engine, session_scope, upgrade_database
 from core.db.engine import normalize_url
 from core.ingest.pipeline import ingest_all
 from core.finetune.follow import CheckSummary, ProviderFactory, check_jobs, poller_name
+from core.finetune.rollout import deploy_pending
 from core.logs import log_event
 from core.finetune.deploy import sync_models_to_redis
 from core.db.tables import PollerHeartbeat
@@ -272,6 +273,12 @@ def run_cycle(engine: Engine, provider_factory: ProviderFactory, *, nome: str | 
                                            should_stop=should_stop))
     if jobs is not None:
         summary.jobs = jobs
+    # Succeeded jobs whose model is not in use yet (retried deployments, approvals).
+    implantados = step("implantacao", lambda: deploy_pending(engine, provider_factory, owner=nome,
+                                                             should_stop=should_stop))
+    for _, acao in implantados or ():
+        if acao == "aplicado":
+            summary.jobs.aplicados += 1
     if analysis:
         summary.analise = step("analise", lambda: run_analysis(engine)) or "erro"
 

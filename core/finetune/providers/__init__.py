@@ -1,1 +1,1 @@
-"""Concrete fine-tuning providers. Only core/finetune/registry.py imports them."""
+"""Concrete fine-tuning providers, one module each. Only core/finetune/registry.py imports them."""

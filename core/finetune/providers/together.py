@@ -1,0 +1,707 @@
+"""The Together AI fine-tuning provider: LoRA SFT on open models, weights for our own vLLM.
+
+Together trains a LoRA adapter on an open base model (e.g. `Qwen/Qwen3.5-9B`) from the
+same chat JSONL we send OpenAI, and serves fine-tunes only on paid dedicated endpoints, so
+the adapter's weights are downloaded and served from the team's vLLM instead.
+
+How start / follow / deploy are meant to use it (wired in with the restructured layout):
+
+1. start: `provider = get_together_provider()`; `file_id = provider.upload_file(path)`
+   (the SDK's own `check_file` first, then the upload, then a wait until Together has
+   validated the file); `provider.estimate_price(training_file=file_id, model=base)` for
+   the confirm dialog (US$ and R$); `job = provider.create_job(training_file=file_id,
+   validation_file=None, model=base, suffix=cliente.slug, metadata={})`. Store `job.id`
+   at once; a start resumed after a crash calls `provider.find_job(...)` before creating.
+2. follow: `provider.get_job(job_id)` -> `job.seed_status` (Together's statuses mapped by
+   `TogetherJob`), `job.progress` (from step / total_steps events), `job.error_message`.
+3. deploy, once succeeded: `name = core.finetune.vllm.adapter_name(slug, curadoria_job_id)`;
+   `path = provider.download_adapter(job.id, settings.adapters_dir / name,
+   base_model=job.model)` (streamed, safely unpacked, files checked, same base model);
+   then `VllmClient.load_adapter(name, path)` and `smoke_test(name)`; the model in use
+   becomes `name` at `settings.vllm_url_bot`.
+
+Every SDK exception becomes a `ProviderError` subclass with a pt-BR message, as in
+`openai_provider.py`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import struct
+import tarfile
+import tempfile
+import time
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+
+import httpx
+import together
+import zstandard
+from together.lib import DownloadError, FileTypeError, check_file
+
+from core.config import Settings, get_settings
+from core.finetune.provider import (
+    FileRejected,
+    FineTuningRefused,
+    InvalidApiKey,
+    JobNotFound,
+    MissingApiKey,
+    ModelRetired,
+    ProviderError,
+    ProviderJob,
+    ProviderUnavailable,
+    RateLimited,
+)
+from core.finetune.vllm import same_base_model
+
+T = TypeVar("T")
+DEFAULT_EPOCHS = 3
+MAX_ARCHIVE_BYTES = 8 * 1024**3  # a LoRA adapter is MBs to a few GBs
+MAX_UNPACKED_BYTES = 16 * 1024**3
+MAX_MEMBERS = 10_000
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_CENT = Decimal("0.01")
+
+# Together's job status -> the seed's status values.
+TOGETHER_STATUS_MAP = {
+    "pending": "pending",
+    "queued": "pending",
+    "running": "running",
+    "compressing": "running",
+    "uploading": "running",
+    "cancel_requested": "running",
+    "completed": "succeeded",
+    "error": "failed",
+    "user_error": "failed",
+    "cancelled": "cancelled",
+}
+TERMINAL = frozenset({"completed", "error", "user_error", "cancelled"})
+_WITH_EVENTS = frozenset({"running", "compressing", "uploading", "cancel_requested", "error",
+                          "user_error"})
+
+_UNAVAILABLE_REASONS = {
+    "train_file_not_validated": "o arquivo de treinamento ainda está sendo validado",
+    "eval_file_not_validated": "o arquivo de validação ainda está sendo validado",
+    "train_file_invalid": "o arquivo de treinamento foi recusado na validação",
+    "eval_file_invalid": "o arquivo de validação foi recusado na validação",
+    "multimodal_dataset": "a Together não estima o preço de dados com imagens",
+}
+
+
+class CreditsExhausted(FineTuningRefused):
+    """The Together account has no credits left (402)."""
+
+
+class AdapterInvalid(ProviderError):
+    """The downloaded adapter is unusable: corrupt, unsafe, incomplete or for another base."""
+
+
+class AdapterNotReady(ProviderError):
+    """The job has no downloadable adapter (yet)."""
+
+    transient = True
+
+
+@dataclass(frozen=True)
+class TogetherJob(ProviderJob):
+    """A `ProviderJob` whose raw status is one of Together's."""
+
+    @property
+    def seed_status(self) -> str:
+        return TOGETHER_STATUS_MAP.get(self.status.lower(), "running")
+
+
+@dataclass(frozen=True)
+class PriceEstimate:
+    """Together's own estimate of a job's price, for the confirm dialog."""
+
+    usd: Decimal | None
+    brl: Decimal | None
+    train_tokens: int | None = None
+    allowed_to_proceed: bool | None = None  # False: above the account's credit limit
+    user_limit_usd: Decimal | None = None
+    motivo_indisponivel: str | None = None  # pt-BR, when Together gives no estimate
+
+    @property
+    def available(self) -> bool:
+        return self.usd is not None
+
+
+class TogetherProvider:
+    """`FineTuningProvider` backed by Together AI's files and fine-tunes API."""
+
+    name = "together"
+
+    def __init__(self, client: together.Together, *, cambio_usd_brl: Decimal = Decimal("5.40"),
+                 poll_interval: float = 2.0, processing_timeout: float = 900.0,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.client = client
+        self.cambio_usd_brl = Decimal(cambio_usd_brl)
+        self.poll_interval = poll_interval
+        self.processing_timeout = processing_timeout
+        self.sleep = sleep
+
+    # --- files -----------------------------------------------------------------------
+    def upload_file(self, path: Path) -> str:
+        """Check, upload and wait for Together's validation; the file id."""
+        path = Path(path)
+        report = check_file(path, purpose="fine-tune")
+        if not report.get("is_check_passed"):
+            raise FileRejected(
+                "O arquivo de treinamento não passou na verificação do SDK da Together: "
+                f"{report.get('message') or 'formato inválido'}"
+            )
+        uploaded = _call(lambda: self.client.files.upload(file=path, purpose="fine-tune",
+                                                          check=False))
+        self.wait_until_validated(uploaded.id)
+        return uploaded.id
+
+    def wait_until_validated(self, file_id: str) -> None:
+        """Return once Together has validated the file; FileRejected when it is invalid."""
+        deadline = time.monotonic() + self.processing_timeout
+        while True:
+            info = _call(lambda: self.client.files.retrieve(file_id))
+            status = (info.processing_status or "PENDING").upper()
+            if status == "COMPLETED":
+                return
+            if status == "INVALID_FORMAT":
+                report = info.validation_report
+                reason = (getattr(report, "error", None) or "formato inválido") if report \
+                    else "formato inválido"
+                raise FileRejected(
+                    f"A Together AI recusou o arquivo de treinamento na validação: {reason}"
+                )
+            if status == "FAILED":
+                raise ProviderUnavailable(
+                    "A Together AI não conseguiu validar o arquivo de treinamento (falha do "
+                    "lado dela). Tente novamente mais tarde."
+                )
+            if time.monotonic() >= deadline:
+                raise ProviderUnavailable(
+                    f"A Together AI ainda está validando o arquivo {file_id}. Tente "
+                    "novamente em alguns minutos."
+                )
+            self.sleep(self.poll_interval)
+
+    # --- price -----------------------------------------------------------------------
+    def estimate_price(self, *, training_file: str, model: str,
+                       validation_file: str | None = None,
+                       n_epochs: int = DEFAULT_EPOCHS) -> PriceEstimate:
+        """Together's estimate for a LoRA SFT job on this file, in US$ and R$."""
+        kwargs: dict[str, Any] = {
+            "training_file": training_file, "model": model, "n_epochs": n_epochs,
+            "n_evals": 0, "training_method": {"method": "sft", "train_on_inputs": "auto"},
+        }
+        if validation_file:
+            kwargs["validation_file"] = validation_file
+        est = _call(lambda: self.client.fine_tuning.estimate_price(**kwargs), modelo=model)
+        if getattr(est, "estimation_available", None) is False:
+            reason = str(getattr(est, "unavailable_reason", "") or "")
+            return PriceEstimate(usd=None, brl=None, motivo_indisponivel=(
+                "A Together AI não estimou o preço: "
+                f"{_UNAVAILABLE_REASONS.get(reason, reason or 'motivo não informado')}."))
+        usd = _money(getattr(est, "estimated_total_price", None))
+        tokens = getattr(est, "estimated_train_token_count", None)
+        limit = getattr(est, "user_limit", None)
+        return PriceEstimate(
+            usd=usd,
+            brl=(usd * self.cambio_usd_brl).quantize(_CENT, ROUND_HALF_UP) if usd is not None
+            else None,
+            train_tokens=int(tokens) if tokens is not None else None,
+            allowed_to_proceed=getattr(est, "allowed_to_proceed", None),
+            user_limit_usd=_money(limit),
+        )
+
+    # --- jobs ------------------------------------------------------------------------
+    def create_job(self, *, training_file: str, validation_file: str | None, model: str,
+                   suffix: str, metadata: dict[str, str],
+                   n_epochs: int = DEFAULT_EPOCHS) -> TogetherJob:
+        """Start a LoRA SFT job on `model`; never two for one call (metadata is unused)."""
+        suffix = clean_suffix(suffix)
+        limits = _call(lambda: self.client.fine_tuning.model_limits(model_name=model),
+                       modelo=model)
+        epochs = max(1, min(int(n_epochs), int(getattr(limits, "max_num_epochs", 0) or 20)))
+        kwargs: dict[str, Any] = {
+            "training_file": training_file, "validation_file": validation_file or "",
+            "model": model, "n_epochs": epochs, "lora": True, "suffix": suffix,
+            "training_method": "sft", "train_on_inputs": "auto", "model_limits": limits,
+        }
+        # The SDK's own retries are off for this call: POST /v1/fine-tunes takes no
+        # idempotency key, so a blind retry after a lost answer could start a second paid
+        # job. After a timeout or a dropped connection the job is looked up first; a 429
+        # or 5xx answer means nothing was created and is retried here.
+        client = self.client.with_options(max_retries=0)
+        attempts = self.client.max_retries + 1
+        for attempt in range(attempts):
+            try:
+                return _to_job(_call(lambda: client.fine_tuning.create(**kwargs), modelo=model))
+            except (RateLimited, ProviderUnavailable) as exc:
+                cause = exc.__cause__
+                if isinstance(cause, together.APIConnectionError):  # timeouts included
+                    found = self.find_job(training_file=training_file, suffix=suffix,
+                                          model=model)
+                    if found is not None:
+                        return found
+                if attempt == attempts - 1:
+                    raise type(exc)(
+                        f"{exc} Se um job tiver sido criado mesmo assim, ele aparece na lista "
+                        f"de fine-tunings da Together com o sufixo {suffix} e o arquivo "
+                        f"{training_file}."
+                    ) from cause
+                self.sleep(_retry_after(cause, attempt))
+        raise AssertionError("unreachable")
+
+    def find_job(self, *, training_file: str, suffix: str, model: str) -> TogetherJob | None:
+        """The newest job on this training file (the create worked, its answer was lost)."""
+        try:
+            page = _call(lambda: self.client.fine_tuning.list())
+        except ProviderError:
+            return None
+        suffix = clean_suffix(suffix)
+        matches = [job for job in page.data
+                   if job.training_file == training_file and job.model == model
+                   and (not job.suffix or job.suffix == suffix)]
+        if not matches:
+            return None
+        return _to_job(max(matches, key=lambda j: str(j.created_at or "")))
+
+    def get_job(self, job_id: str) -> TogetherJob:
+        job = _call(lambda: self.client.fine_tuning.retrieve(job_id), job_id=job_id)
+        status = str(job.status or "pending").lower()
+        progress, error = None, None
+        if status in _WITH_EVENTS:
+            events = _call(lambda: self.client.fine_tuning.list_events(job_id),
+                           job_id=job_id).data
+            progress = progress_from_events(events)
+            if status in ("error", "user_error"):
+                error = error_from_events(events)
+        if status == "completed":
+            progress = 100
+        return _to_job(job, progress=progress, error_message=error)
+
+    def cancel_job(self, job_id: str) -> TogetherJob:
+        try:
+            job = _call(lambda: self.client.fine_tuning.cancel(job_id), job_id=job_id)
+        except ProviderError as exc:
+            if isinstance(exc.__cause__, together.BadRequestError):
+                current = self.get_job(job_id)  # already finished: nothing to cancel
+                if current.status in TERMINAL:
+                    return current
+            raise
+        return _to_job(job)
+
+    # --- adapter weights ---------------------------------------------------------------
+    def download_adapter(self, job_id: str, dest_dir: Path, *, base_model: str | None = None,
+                         max_archive_bytes: int = MAX_ARCHIVE_BYTES,
+                         max_unpacked_bytes: int = MAX_UNPACKED_BYTES) -> Path:
+        """Download, unpack and verify the job's LoRA adapter into `dest_dir`; its path.
+
+        A `dest_dir` that already holds a valid adapter is kept (a retry after a crash).
+        """
+        dest_dir = Path(dest_dir)
+        if base_model is None:
+            base_model = self.get_job(job_id).model
+        if dest_dir.exists():
+            try:
+                verify_adapter_dir(dest_dir, base_model)
+                return dest_dir
+            except AdapterInvalid:
+                shutil.rmtree(dest_dir)
+        dest_dir.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f".{dest_dir.name}.", dir=dest_dir.parent) as tmp:
+            archive = Path(tmp) / "adapter.tar.zst"
+            self._fetch_adapter(job_id, archive, max_archive_bytes)
+            staging = Path(tmp) / "unpacked"
+            extract_archive(archive, staging, max_unpacked_bytes)
+            root = _adapter_root(staging)
+            verify_adapter_dir(root, base_model)
+            try:
+                os.replace(root, dest_dir)
+            except OSError:
+                if not dest_dir.is_dir():  # else another process finished first
+                    raise
+                verify_adapter_dir(dest_dir, base_model)
+        return dest_dir
+
+    def _fetch_adapter(self, job_id: str, archive: Path, max_bytes: int) -> None:
+        """Stream checkpoint=adapter to `archive`, refusing more than `max_bytes`."""
+        def fetch() -> None:
+            with self.client.fine_tuning.with_streaming_response.content(
+                    ft_id=job_id, checkpoint="adapter") as response, open(archive, "wb") as fh:
+                total = 0
+                for chunk in response.iter_bytes(1024 * 1024):
+                    total += len(chunk)
+                    if total > max_bytes:
+                        raise AdapterInvalid(
+                            f"O adaptador do job {job_id} passou de {max_bytes // 1024**2} MB "
+                            "no download; ele foi descartado."
+                        )
+                    fh.write(chunk)
+
+        try:
+            _call(fetch, job_id=job_id)
+        except ProviderError as exc:
+            if isinstance(exc.__cause__, together.BadRequestError):
+                raise AdapterNotReady(
+                    f"A Together AI ainda não entrega os pesos do adaptador do job {job_id} "
+                    f"(o job terminou?). Detalhe do provedor: {_detail(exc.__cause__)[1]}"
+                ) from exc.__cause__
+            raise
+
+
+# --- adapter archives -------------------------------------------------------------------
+def extract_archive(archive: Path, dest: Path, max_bytes: int = MAX_UNPACKED_BYTES) -> None:
+    """Unpack a .tar.zst (or .tar.gz / .tar) into `dest`, member by member, safely.
+
+    Only regular files and folders with relative names inside `dest` are written; links,
+    devices, absolute names and `..` are refused, and so is more than `max_bytes` unpacked.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(archive, "rb") as raw:
+            magic = raw.read(4)
+            raw.seek(0)
+            if magic == _ZSTD_MAGIC:
+                with zstandard.ZstdDecompressor().stream_reader(raw) as reader, \
+                        tarfile.open(fileobj=reader, mode="r|") as tar:
+                    _extract_members(tar, dest, max_bytes)
+            else:
+                with tarfile.open(fileobj=raw, mode="r|*") as tar:
+                    _extract_members(tar, dest, max_bytes)
+    except (tarfile.TarError, zstandard.ZstdError, EOFError) as exc:
+        raise AdapterInvalid(
+            "O arquivo do adaptador baixado da Together está corrompido ou incompleto "
+            f"({exc}). Baixe-o de novo."
+        ) from exc
+
+
+def _extract_members(tar: tarfile.TarFile, dest: Path, max_bytes: int) -> None:
+    total = 0
+    for count, member in enumerate(tar, 1):
+        if count > MAX_MEMBERS:
+            raise AdapterInvalid("O arquivo do adaptador tem arquivos demais; foi descartado.")
+        target = dest.joinpath(*_safe_parts(member))
+        if member.isdir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        if not member.isfile():
+            raise AdapterInvalid(
+                f"O arquivo do adaptador contém {member.name!r}, que não é um arquivo comum "
+                "(link ou arquivo especial); por segurança ele foi descartado."
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = tar.extractfile(member)
+        with open(target, "wb") as out:
+            while chunk := source.read(1024 * 1024):
+                total += len(chunk)
+                if total > max_bytes:
+                    raise AdapterInvalid(
+                        f"O adaptador descompactado passou de {max_bytes // 1024**2} MB; "
+                        "foi descartado."
+                    )
+                out.write(chunk)
+
+
+def _safe_parts(member: tarfile.TarInfo) -> tuple[str, ...]:
+    """The member's path parts, refusing absolute names and any `..`."""
+    name = member.name.replace("\\", "/")
+    path = PurePosixPath(name)
+    parts = tuple(p for p in path.parts if p not in ("", "."))
+    if path.is_absolute() or re.match(r"^[A-Za-z]:", name) or ".." in parts or not parts:
+        raise AdapterInvalid(
+            f"O arquivo do adaptador contém um caminho inseguro ({member.name!r}); por "
+            "segurança ele foi descartado."
+        )
+    return parts
+
+
+def _adapter_root(staging: Path) -> Path:
+    """The folder holding adapter_config.json: the archive's top level or one folder in."""
+    configs = [p for p in staging.rglob(ADAPTER_FILES[0]) if p.is_file()]
+    if not configs:
+        raise AdapterInvalid(
+            "O arquivo baixado da Together não contém adapter_config.json: não é um "
+            "adaptador LoRA."
+        )
+    if len(configs) > 1:
+        raise AdapterInvalid("O arquivo baixado da Together contém mais de um adaptador.")
+    return configs[0].parent
+
+
+def verify_adapter_dir(root: Path, base_model: str | None) -> dict[str, Any]:
+    """Check the adapter's files and that it was trained on `base_model`; its config."""
+    config_path, weights = root / ADAPTER_FILES[0], root / ADAPTER_FILES[1]
+    for path in (config_path, weights):
+        if not path.is_file():
+            raise AdapterInvalid(f"O adaptador está incompleto: falta {path.name}.")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AdapterInvalid("O adapter_config.json do adaptador não é um JSON válido.") from exc
+    if not isinstance(config, dict):
+        raise AdapterInvalid("O adapter_config.json do adaptador não é um objeto JSON.")
+    _check_safetensors(weights)
+    trained_on = config.get("base_model_name_or_path")
+    if base_model and not same_base_model(str(trained_on or ""), base_model):
+        raise AdapterInvalid(
+            f"O adaptador foi treinado sobre {trained_on or 'um modelo não informado'}, mas o "
+            f"modelo base esperado é {base_model}; ele não pode ser servido sobre esse modelo."
+        )
+    return config
+
+
+def _check_safetensors(path: Path) -> None:
+    """A safetensors file starts with an 8-byte header size and a JSON header that fits."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        header_len = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
+        ok = 0 < header_len <= size - 8 and header_len <= 100 * 1024**2
+        try:
+            header = json.loads(fh.read(header_len)) if ok else None
+        except (ValueError, UnicodeDecodeError):
+            header = None
+    if not isinstance(header, dict) or not _offsets_fit(header, size - 8 - header_len):
+        raise AdapterInvalid(
+            "O adapter_model.safetensors do adaptador está corrompido (cabeçalho inválido)."
+        )
+
+
+def _offsets_fit(header: dict[str, Any], data_size: int) -> bool:
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = info.get("data_offsets") if isinstance(info, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2
+                and 0 <= offsets[0] <= offsets[1] <= data_size):
+            return False
+    return True
+
+
+# --- progress and errors -----------------------------------------------------------------
+def progress_from_events(events: Iterable[Any]) -> int | None:
+    """Per cent done from the newest event carrying step / total_steps."""
+    best: tuple[tuple[str, int], int, int] | None = None
+    for index, event in enumerate(events):
+        step, total = _field(event, "step"), _field(event, "total_steps")
+        if step is None or not total:
+            continue
+        key = (str(_field(event, "created_at") or ""), index)
+        if best is None or key >= best[0]:
+            best = (key, int(step), int(total))
+    if best is None:
+        return None
+    return max(0, min(100, best[1] * 100 // best[2]))
+
+
+def error_from_events(events: Iterable[Any]) -> str:
+    """The newest error event's message (Together's job object carries none)."""
+    message = None
+    for event in events:
+        if str(_field(event, "level") or "").lower() == "error" or \
+                str(_field(event, "type") or "") in ("job_error", "job_user_error"):
+            message = _field(event, "message") or message
+    return message or "A Together AI marcou o job como erro sem informar o motivo."
+
+
+def _field(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _to_job(job: Any, *, progress: int | None = None,
+            error_message: str | None = None) -> TogetherJob:
+    status = str(job.status or "pending").lower()
+    output = getattr(job, "x_model_output_name", None) or getattr(job, "output_name", None)
+    return TogetherJob(
+        id=job.id,
+        status=status,
+        model=getattr(job, "model", None),
+        fine_tuned_model=output,
+        trained_tokens=getattr(job, "token_count", None) if status == "completed" else None,
+        error_message=error_message,
+        progress=progress,
+        estimated_finish=_finish(getattr(job, "progress", None)),
+        training_file=getattr(job, "training_file", None),
+        validation_file=getattr(job, "validation_file", None) or None,
+        metadata={"suffix": job.suffix} if getattr(job, "suffix", None) else {},
+    )
+
+
+def _finish(progress: Any) -> dt.datetime | None:
+    if progress is None or not getattr(progress, "estimate_available", False):
+        return None
+    seconds = getattr(progress, "seconds_remaining", None) or 0
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return now + dt.timedelta(seconds=float(seconds))
+
+
+def _money(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(_CENT, ROUND_HALF_UP)
+
+
+def clean_suffix(suffix: str) -> str:
+    """Together's suffix: up to 40 characters; lower-case letters, digits and dashes."""
+    text = unicodedata.normalize("NFKD", suffix or "").encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return cleaned[:40].strip("-") or "curadoria"
+
+
+# --- configuration -------------------------------------------------------------------------
+MISSING_KEY = ("Nenhuma chave da API da Together AI configurada. Defina a variável de "
+               "ambiente TOGETHER_API_KEY e reinicie o painel para treinar modelos abertos.")
+
+
+def missing_key_message(settings: Settings | None = None) -> str:
+    """The pt-BR reason a Together job cannot start for lack of a key, or ''."""
+    settings = settings or get_settings()
+    key = settings.together_api_key.get_secret_value() if settings.together_api_key else ""
+    return "" if key.strip() else MISSING_KEY
+
+
+def base_models(settings: Settings | None = None) -> list[str]:
+    """The base models offered for LoRA on Together (CURADORIA_MODELOS_BASE_TOGETHER)."""
+    settings = settings or get_settings()
+    return [m.strip() for m in settings.modelos_base_together.split(",") if m.strip()]
+
+
+def get_together_provider(settings: Settings | None = None, *, timeout: float = 60.0,
+                          max_retries: int = 2, **options: Any) -> TogetherProvider:
+    """The Together provider; MissingApiKey when TOGETHER_API_KEY is not set."""
+    settings = settings or get_settings()
+    if missing_key_message(settings):
+        raise MissingApiKey(MISSING_KEY)
+    # The SDK's paths start with /v1: a base URL copied with it would double it.
+    base_url = re.sub(r"/v1/?$", "", (settings.together_base_url or "").strip()) or None
+    client = together.Together(
+        api_key=settings.together_api_key.get_secret_value().strip(),
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=max_retries,
+    )
+    return TogetherProvider(client, cambio_usd_brl=settings.cambio_usd_brl, **options)
+
+
+
+def configuration_problem(settings: Settings | None = None) -> str:
+    """The pt-BR reason a Together job cannot start (no API key), or '' when it can."""
+    return missing_key_message(settings)
+
+
+def create_provider(settings: Settings | None = None) -> TogetherProvider:
+    """The Together provider (ask core.finetune.registry for it)."""
+    return get_together_provider(settings)
+
+# --- SDK errors -> ProviderError -------------------------------------------------------------
+def _retry_after(exc: BaseException | None, attempt: int) -> float:
+    """Seconds to wait before retrying: the server's retry-after, else a short backoff."""
+    response = getattr(exc, "response", None)
+    header = response.headers.get("retry-after") if response is not None else None
+    try:
+        return min(30.0, max(0.0, float(header)))
+    except (TypeError, ValueError):
+        return min(8.0, 0.5 * 2 ** attempt)
+
+
+def _detail(exc: together.APIStatusError) -> tuple[str, str, str]:
+    """(code, message, param) from Together's error envelope, or its RPC-style body."""
+    body = exc.body
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict):
+            details = err.get("details")
+            message = err.get("message")
+            if isinstance(details, list) and details and isinstance(details[0], dict):
+                message = details[0].get("detail") or message
+            return (str(err.get("code") or ""), str(message or exc.message),
+                    str(err.get("param") or ""))
+        return "", str(err), ""
+    return "", str(body or exc.message), ""
+
+
+def _call(fn: Callable[[], T], *, modelo: str | None = None, job_id: str | None = None) -> T:
+    """Run one SDK call and turn its exceptions into ProviderError with pt-BR messages."""
+    try:
+        return fn()
+    except ProviderError:
+        raise
+    except together.AuthenticationError as exc:
+        raise InvalidApiKey(
+            "A Together AI recusou a chave da API (inválida, revogada ou sem créditos de "
+            "teste). Confira TOGETHER_API_KEY."
+        ) from exc
+    except together.PermissionDeniedError as exc:
+        raise FineTuningRefused(
+            "A Together AI recusou o fine-tuning para esta conta (sem permissão). Detalhe do "
+            f"provedor: {_detail(exc)[1]}"
+        ) from exc
+    except together.NotFoundError as exc:
+        if job_id:
+            raise JobNotFound(f"O job {job_id} não foi encontrado na Together AI.") from exc
+        if modelo:
+            raise ModelRetired(
+                f"O modelo base {modelo} não está disponível para fine-tuning na Together AI "
+                f"(foi retirado ou não existe). Detalhe do provedor: {_detail(exc)[1]}"
+            ) from exc
+        raise JobNotFound("O recurso pedido não foi encontrado na Together AI.") from exc
+    except together.RateLimitError as exc:
+        raise RateLimited(
+            "A Together AI limitou as requisições (limite de uso atingido). Tente novamente "
+            "em alguns minutos."
+        ) from exc
+    except (together.BadRequestError, together.UnprocessableEntityError) as exc:
+        code, message, param = _detail(exc)
+        if modelo and ("model" in param or "model" in code or "model" in message.lower()):
+            raise ModelRetired(
+                f"O modelo base {modelo} não está disponível para fine-tuning na Together AI. "
+                f"Detalhe do provedor: {message}"
+            ) from exc
+        raise FileRejected(
+            f"A Together AI recusou o pedido de fine-tuning. Detalhe do provedor: {message}"
+        ) from exc
+    except together.APITimeoutError as exc:
+        raise ProviderUnavailable(
+            "A Together AI não respondeu a tempo (tempo esgotado). Tente novamente mais tarde."
+        ) from exc
+    except together.APIConnectionError as exc:
+        raise ProviderUnavailable(
+            "Não foi possível conectar à API da Together AI. Verifique a rede e tente "
+            "novamente."
+        ) from exc
+    except together.InternalServerError as exc:
+        raise ProviderUnavailable(
+            f"A Together AI está indisponível no momento (erro {exc.status_code}). Tente "
+            "novamente mais tarde."
+        ) from exc
+    except together.APIStatusError as exc:
+        message = _detail(exc)[1]
+        if exc.status_code == 402:
+            raise CreditsExhausted(
+                "A conta da Together AI está sem créditos (limite de gasto atingido). "
+                f"Adicione créditos e tente de novo. Detalhe do provedor: {message}"
+            ) from exc
+        if exc.status_code >= 500 or exc.request.method == "PUT":
+            raise ProviderUnavailable(
+                f"O envio para a Together AI falhou (erro {exc.status_code}). Tente novamente "
+                "mais tarde."
+            ) from exc
+        raise ProviderError(
+            f"A Together AI respondeu com erro {exc.status_code}: {message}"
+        ) from exc
+    except FileTypeError as exc:
+        raise FileRejected(f"A Together AI não aceita este arquivo: {exc}") from exc
+    except (DownloadError, httpx.HTTPError) as exc:
+        raise ProviderUnavailable(
+            "A transferência com a Together AI foi interrompida. Tente novamente mais tarde."
+        ) from exc
+    except together.TogetherError as exc:
+        raise ProviderUnavailable(f"Falha ao falar com a Together AI: {exc}") from exc
