@@ -21,16 +21,10 @@ logger = logging.getLogger("curadoria.poller")
 
 
 def default_provider_factory(provedor: str):
-    """The provider for a job's `provedor` (only OpenAI exists today)."""
-    from core.finetune.provider import ProviderError
+    """The provider a job was started on (`fine_tuning_jobs.provedor`), from the registry."""
+    from core.finetune.registry import get_provider
 
-    try:
-        from core.finetune.registry import get_provider
-    except ImportError:
-        raise ProviderError("O provedor OpenAI não está disponível nesta versão.") from None
-    if provedor != "openai":
-        raise ProviderError(f"Provedor de fine-tuning desconhecido: '{provedor}'.")
-    return get_provider()
+    return get_provider(provedor or None)
 
 
 def build_parser() -> argparse.ArgumentParser:
