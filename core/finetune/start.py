@@ -158,10 +158,13 @@ def _expire_if_stale(job: FineTuningJob) -> bool:
     return True
 
 
-def _build(session: Session, cliente_id: int, out_dir: Path):
+def _build(session: Session, cliente_id: int, out_dir: Path, provedor: str = "openai"):
     from core.training.dataset import build_training_files
 
     report = build_training_files(session, cliente_id, out_dir)
+    if provedor != "openai" and report.preco_usd_por_milhao is None:
+        # Our price table is OpenAI's; the provider prices its own jobs (estimate-price).
+        report.erros = [e for e in report.erros if not e.startswith("Sem preço de treino")]
     if not report.ok:
         raise InvalidInput("Não foi possível gerar o arquivo de treinamento: "
                            + " ".join(report.erros))
@@ -181,7 +184,7 @@ def preview_fine_tuning(session: Session, cliente_id: int, *, provedor: str | No
     preco: dict = {}
     avisos: list[str] = []
     with tempfile.TemporaryDirectory(prefix="curadoria-preview-") as tmp:
-        report = _build(session, cliente_id, Path(tmp))
+        report = _build(session, cliente_id, Path(tmp), provedor)
         if provedor != "openai":
             preco, aviso = _provider_price(provider or get_provider(provedor),
                                            Path(report.train_path), modelo)
@@ -256,7 +259,7 @@ def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
     # 3-4. Build and upload; any failure removes the row and the files.
     try:
         with session_scope(engine) as session:
-            report = _build(session, cliente_id, out_dir)
+            report = _build(session, cliente_id, out_dir, provedor)
         modelo = modelo_base
         train_id = provider.upload_file(Path(report.train_path))
         val_id = (provider.upload_file(Path(report.validation_path))

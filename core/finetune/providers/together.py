@@ -289,6 +289,13 @@ class TogetherProvider:
         return _to_job(job)
 
     # --- adapter weights ---------------------------------------------------------------
+    def prepare_model(self, request: Any) -> Any:
+        """A succeeded job's adapter, downloaded, loaded into the team's vLLM and tested:
+        the Candidate core.finetune.rollout applies (see core.finetune.open_deploy)."""
+        from core.finetune.open_deploy import prepare_adapter
+
+        return prepare_adapter(self, request)
+
     def download_adapter(self, job_id: str, dest_dir: Path, *, base_model: str | None = None,
                          max_archive_bytes: int = MAX_ARCHIVE_BYTES,
                          max_unpacked_bytes: int = MAX_UNPACKED_BYTES) -> Path:
