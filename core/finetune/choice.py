@@ -10,6 +10,7 @@ provider (`check_base_model_for`), used by the start, the page and the CLI.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -75,6 +76,18 @@ def shutdown_text_for(provedor: str, nome: str) -> str:
     if provedor == "together":
         return OPEN_MODEL_SHUTDOWN
     return catalog.shutdown_text(nome)
+
+
+@dataclass(frozen=True)
+class FineTuningChoice:
+    provedor: str
+    modelo_base: str
+
+
+def fine_tuning_choice(session: Session, slug: str) -> FineTuningChoice:
+    """The cliente's provider (the default when unset) and base model, for the page."""
+    cliente = get_cliente(session, slug)
+    return FineTuningChoice(provider_of(cliente), cliente.modelo_base)
 
 
 def provider_label(provedor: str) -> str:
