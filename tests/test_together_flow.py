@@ -363,3 +363,29 @@ def test_cli_start_then_poller_once_puts_the_adapter_into_use(
     answer = bot.chat.completions.create(model=name, messages=[
         {"role": "user", "content": "Vocês entregam no sábado?"}])
     assert answer.choices[0].message.content == DEFAULT_ANSWER
+
+
+def test_an_unconfigured_vllm_keeps_the_bot_and_is_retried(engine, fakes, monkeypatch):
+    together_fake, _ = fakes
+    together_cliente(engine)
+    started_and_completed(engine, together_fake)
+    monkeypatch.setenv("CURADORIA_VLLM_URL", "")
+    monkeypatch.setenv("CURADORIA_VLLM_URL_BOT", "")
+    config_module.reset_settings()
+    cycle(engine)
+    [job] = rows(engine)
+    assert job.implantacao == "pendente" and job.implantacao_proxima_em is not None
+    assert "CURADORIA_VLLM_URL" in job.implantacao_erro
+    assert cliente_row(engine, job.cliente_id).modelo_ativo == "gpt-4o-mini-2024-07-18"
+
+
+def test_cli_refuses_a_base_model_the_provider_does_not_offer_in_portuguese(engine, fakes,
+                                                                          capsys):
+    from core.__main__ import main
+
+    make_cliente(engine, SLUG)
+    assert main(["finetune", "start", "--cliente", SLUG, "--provedor", "together",
+                 "--modelo-base", "gpt-4o-mini-2024-07-18", "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "não é oferecido pelo provedor Together AI" in err and "Traceback" not in err
+    assert rows(engine) == []

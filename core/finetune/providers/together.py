@@ -4,7 +4,7 @@ Together trains a LoRA adapter on an open base model (e.g. `Qwen/Qwen3.5-9B`) fr
 same chat JSONL we send OpenAI, and serves fine-tunes only on paid dedicated endpoints, so
 the adapter's weights are downloaded and served from the team's vLLM instead.
 
-How start / follow / deploy are meant to use it (wired in with the restructured layout):
+How start / follow / deploy use it:
 
 1. start: `provider = get_together_provider()`; `file_id = provider.upload_file(path)`
    (the SDK's own `check_file` first, then the upload, then a wait until Together has
@@ -14,11 +14,11 @@ How start / follow / deploy are meant to use it (wired in with the restructured 
    at once; a start resumed after a crash calls `provider.find_job(...)` before creating.
 2. follow: `provider.get_job(job_id)` -> `job.seed_status` (Together's statuses mapped by
    `TogetherJob`), `job.progress` (from step / total_steps events), `job.error_message`.
-3. deploy, once succeeded: `name = core.finetune.vllm.adapter_name(slug, curadoria_job_id)`;
-   `path = provider.download_adapter(job.id, settings.adapters_dir / name,
-   base_model=job.model)` (streamed, safely unpacked, files checked, same base model);
-   then `VllmClient.load_adapter(name, path)` and `smoke_test(name)`; the model in use
-   becomes `name` at `settings.vllm_url_bot`.
+3. deploy, once succeeded: core.finetune.rollout calls `provider.prepare_model(request)`
+   (core.finetune.open_deploy: `download_adapter` into CURADORIA_ADAPTERS_DIR/<slug>/<job>/,
+   streamed, safely unpacked, files checked, same base model; then vLLM's `load_adapter`
+   under `adapter_name(slug, job)` and a `smoke_test`); the model in use becomes that
+   name at `settings.vllm_url_bot`.
 
 Every SDK exception becomes a `ProviderError` subclass with a pt-BR message, as in
 `openai_provider.py`.
