@@ -37,8 +37,9 @@ def provider_of(cliente: Cliente) -> str:
 
 def together_base_models() -> list[str]:
     """Together's base models offered for LoRA (CURADORIA_MODELOS_BASE_TOGETHER)."""
-    settings = get_settings()
-    return [m.strip() for m in settings.modelos_base_together.split(",") if m.strip()]
+    from core.finetune.providers.together import base_models
+
+    return base_models(get_settings())
 
 
 def base_models_for(provedor: str) -> list[str]:
