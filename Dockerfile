@@ -15,7 +15,7 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY --chown=curadoria:curadoria . .
-RUN mkdir -p /app/data && chown curadoria:curadoria /app/data
+RUN mkdir -p /app/data/adapters && chown -R curadoria:curadoria /app/data
 
 USER curadoria
 EXPOSE 8501

@@ -23,10 +23,10 @@ logger = logging.getLogger("curadoria.poller")
 
 
 def default_provider_factory(provedor: str):
-    """The provider for a job's `provedor`, from the one registry."""
+    """The provider a job was started on (`fine_tuning_jobs.provedor`), from the registry."""
     from core.finetune.registry import get_provider
 
-    return get_provider(provedor)
+    return get_provider(provedor or None)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -119,7 +119,16 @@ def _print_preview(preview) -> None:
     print(f"Iniciar fine-tuning do cliente {preview.cliente_nome} ({preview.slug})?")
     print(f"  Conversas usadas: {preview.conversas_usadas}")
     print(f"  Tokens faturados: {preview.tokens_faturados} ({preview.epocas} épocas)")
-    print(f"  Custo estimado: R$ {preview.custo_brl} (US$ {preview.custo_usd})")
+    print(f"  Provedor: {preview.provedor_nome}")
+    if preview.custo_usd is None:
+        print("  Custo estimado: indisponível")
+    elif preview.provedor == "openai":
+        print(f"  Custo estimado: R$ {preview.custo_brl} (US$ {preview.custo_usd})")
+    else:
+        tokens = (f" para {preview.tokens_provedor} tokens de treino"
+                  if preview.tokens_provedor else "")
+        print(f"  Custo estimado pelo provedor: US$ {preview.custo_usd} (R$ {preview.custo_brl})"
+              f"{tokens}")
     print(f"  Tempo estimado: {preview.tempo_estimado}")
     print(f"  Modelo base: {preview.modelo_base} — {preview.desligamento}")
     for aviso in preview.avisos:
@@ -134,7 +143,8 @@ def cmd_finetune_start(args) -> None:
     engine = get_engine()
     with session_scope(engine) as session:
         cliente_id = find_cliente_id(session, args.cliente)
-        preview = preview_fine_tuning(session, cliente_id)
+        preview = preview_fine_tuning(session, cliente_id, provedor=args.provedor,
+                                      modelo_base=args.modelo_base)
     _print_preview(preview)
     if not args.yes:
         if not sys.stdin.isatty():
@@ -143,7 +153,8 @@ def cmd_finetune_start(args) -> None:
             print("Nada foi feito.")
             return
     usuario = args.usuario or getpass.getuser()
-    result = start_fine_tuning(engine, cliente_id, usuario)
+    result = start_fine_tuning(engine, cliente_id, usuario, provedor=preview.provedor,
+                               modelo_base=preview.modelo_base)
     print(f"Fine-tuning iniciado: job #{result.job_id}, status {result.status}, "
           f"job no provedor {result.openai_job_id}.")
 
@@ -276,6 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
         dest="finetune_command", required=True, metavar="ação")
     p = finetune.add_parser("start", help="Inicia o fine-tuning de um cliente (o mesmo do botão do painel).")
     p.add_argument("--cliente", required=True, metavar="SLUG", help="Slug do cliente.")
+    p.add_argument("--provedor", choices=("openai", "together"),
+                   help="Onde treinar (padrão: o provedor do cliente, ou CURADORIA_PROVEDOR_PADRAO).")
+    p.add_argument("--modelo-base", metavar="MODELO",
+                   help="Modelo base do catálogo do provedor (padrão: o do cliente).")
     p.add_argument("--yes", action="store_true", help="Não pede confirmação.")
     p.add_argument("--usuario", help="Quem inicia (padrão: o usuário do sistema).")
     p.set_defaults(func=cmd_finetune_start)

@@ -569,3 +569,26 @@ def test_a_base_url_given_with_v1_still_reaches_the_api(fake_together, monkeypat
     provider = get_together_provider(max_retries=0)
     assert provider.find_job(training_file="file-x", suffix="x", model=BASE) is None
     assert fake_together.route_calls("jobs.list") == 1
+
+
+# --- the adapter served from the team's vLLM ----------------------------------------------
+def test_an_adapter_downloaded_from_together_loads_and_answers_on_vllm(
+        fake_together, provider, monkeypatch, tmp_path):
+    from core.finetune.vllm import adapter_name, get_vllm_client
+    from tests.fake_vllm import DEFAULT_ANSWER, FakeVllm
+
+    fake_vllm = FakeVllm().start()
+    try:
+        monkeypatch.setenv("CURADORIA_VLLM_URL", fake_vllm.base_url)
+        config_module.reset_settings()
+        vllm = get_vllm_client(timeout=10.0, max_retries=0)
+        job = _start(provider, tmp_path, suffix="loja")
+        fake_together.complete(job.id)
+        name = adapter_name("loja", 7)
+        path = provider.download_adapter(job.id, tmp_path / "adapters" / name,
+                                         base_model=job.model)
+        vllm.check_base_model(job.model)
+        vllm.load_adapter(name, path)
+        assert vllm.smoke_test(name) == DEFAULT_ANSWER
+    finally:
+        fake_vllm.stop()

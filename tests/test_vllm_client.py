@@ -241,31 +241,3 @@ def test_adapter_names_are_unique_per_job_and_safe():
 ])
 def test_base_models_are_compared_across_hub_together_and_local_names(a, b, same):
     assert same_base_model(a, b) is same
-
-
-def test_an_adapter_downloaded_from_together_loads_and_answers_on_vllm(
-        fake_vllm, vllm, monkeypatch, tmp_path):
-    from core.finetune.providers.together import get_together_provider
-    from tests.fake_together import FakeTogether
-
-    together_fake = FakeTogether().start()
-    try:
-        monkeypatch.setenv("TOGETHER_API_KEY", together_fake.api_key)
-        monkeypatch.setenv("TOGETHER_BASE_URL", together_fake.base_url)
-        config_module.reset_settings()
-        provider = get_together_provider(max_retries=0, poll_interval=0.01)
-        train = tmp_path / "train.jsonl"
-        train.write_text('{"messages": [{"role": "user", "content": "Oi"}, '
-                         '{"role": "assistant", "content": "Olá!"}]}\n', encoding="utf-8")
-        job = provider.create_job(training_file=provider.upload_file(train),
-                                  validation_file=None, model=BASE, suffix="loja",
-                                  metadata={})
-        together_fake.complete(job.id)
-        name = adapter_name("loja", 7)
-        path = provider.download_adapter(job.id, tmp_path / "adapters" / name,
-                                         base_model=job.model)
-        vllm.check_base_model(job.model)
-        vllm.load_adapter(name, path)
-        assert vllm.smoke_test(name) == DEFAULT_ANSWER
-    finally:
-        together_fake.stop()

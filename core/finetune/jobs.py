@@ -114,7 +114,7 @@ def summarize_fine_tuning(session: Session, today: dt.date | None = None
     """Every cliente with its readiness and whether a fine-tuning can start now (the same
     check as the start itself: core.finetune.start.check_can_start)."""
     from core.clientes.directory import list_clientes
-    from core.finetune.catalog import shutdown_text
+    from core.finetune.choice import provider_of, shutdown_text_for
     from core.finetune.start import JobAlreadyOpen, NotReady, check_can_start
     from core.review.readiness import get_readiness
 
@@ -135,7 +135,8 @@ def summarize_fine_tuning(session: Session, today: dt.date | None = None
         out.append(ClienteFineTuning(
             cliente_id=cliente.id, nome=cliente.nome, slug=cliente.slug,
             modelo_base=cliente.modelo_base, modelo_ativo=cliente.modelo_ativo,
-            desligamento=shutdown_text(cliente.modelo_base), readiness=readiness,
+            desligamento=shutdown_text_for(provider_of(cliente), cliente.modelo_base),
+            readiness=readiness,
             job_aberto=job, bloqueio=bloqueio))
     return out
 

@@ -31,7 +31,13 @@ from core.config import get_settings
 from core.db import session_scope
 from core.db.tables import JOB_ABERTO, Cliente, FineTuningJob
 from core.errors import CuradoriaError, InvalidInput
-from core.finetune.catalog import check_base_model, estimate_duration, shutdown_text
+from core.finetune.catalog import estimate_duration
+from core.finetune.choice import (
+    check_base_model_for,
+    provider_label,
+    resolve_choice,
+    shutdown_text_for,
+)
 from core.finetune.provider import FineTuningProvider, MissingApiKey, ProviderError
 from core.finetune.registry import configuration_problem, get_provider
 from core.review.readiness import Readiness, get_readiness
@@ -77,6 +83,12 @@ class StartPreview:
     modelo_base: str
     desligamento: str
     avisos: tuple[str, ...] = ()
+    provedor: str = "openai"
+    provedor_nome: str = "OpenAI"
+    # Together: the provider's own estimate (estimate-price), shown next to our token count.
+    preco_provedor_usd: Decimal | None = None
+    preco_provedor_brl: Decimal | None = None
+    tokens_provedor: int | None = None
 
 
 @dataclass(frozen=True)
@@ -99,7 +111,8 @@ def _money(value) -> Decimal | None:
 
 
 def check_can_start(session: Session, cliente: Cliente, *, today: dt.date | None = None,
-                    readiness: Readiness | None = None, provider_given: bool = False) -> None:
+                    readiness: Readiness | None = None, provider_given: bool = False,
+                    provedor: str | None = None, modelo_base: str | None = None) -> None:
     """Raise the first reason a fine-tuning of `cliente` cannot start now, in this order:
     an open job (JobAlreadyOpen; an interrupted start is expired first, see
     `_expire_if_stale`), too few ratings (NotReady), a base model that can no longer be
@@ -112,16 +125,19 @@ def check_can_start(session: Session, cliente: Cliente, *, today: dt.date | None
     readiness = readiness or get_readiness(session, cliente.id)
     if not readiness.pronto:
         raise NotReady(readiness.motivo)
-    check_base_model(cliente.modelo_base, today or _today())
-    problem = "" if provider_given else configuration_problem()
+    provedor, modelo_base = resolve_choice(cliente, provedor, modelo_base)
+    check_base_model_for(provedor, modelo_base, today or _today())
+    problem = "" if provider_given else configuration_problem(provedor)
     if problem:
         raise MissingApiKey(problem)
 
 
 def _cliente_that_can_start(session: Session, cliente_id: int, *,
-                            provider_given: bool = False) -> Cliente:
+                            provider_given: bool = False, provedor: str | None = None,
+                            modelo_base: str | None = None) -> Cliente:
     cliente = get_cliente_by_id(session, cliente_id)
-    check_can_start(session, cliente, provider_given=provider_given)
+    check_can_start(session, cliente, provider_given=provider_given, provedor=provedor,
+                    modelo_base=modelo_base)
     return cliente
 
 
@@ -136,46 +152,92 @@ def _expire_if_stale(job: FineTuningJob) -> bool:
     job.completed_at = utcnow()
     job.atualizado_em = utcnow()
     job.erro = ("O início deste fine-tuning foi interrompido antes de o job ser registrado."
-                + (" O arquivo já tinha sido enviado: confira no painel da OpenAI se um job "
-                   "foi criado (metadata curadoria_job_id={}).".format(job.id)
+                + (" O arquivo já tinha sido enviado: confira no painel do provedor se um "
+                   "job foi criado (metadata curadoria_job_id={}).".format(job.id)
                    if job.arquivo_treino_id else ""))
     return True
 
 
-def _build(session: Session, cliente_id: int, out_dir: Path):
+def _build(session: Session, cliente_id: int, out_dir: Path, provedor: str = "openai"):
     from core.training.dataset import build_training_files
 
     report = build_training_files(session, cliente_id, out_dir)
+    if provedor != "openai" and report.preco_usd_por_milhao is None:
+        # Our price table is OpenAI's; the provider prices its own jobs (estimate-price).
+        report.erros = [e for e in report.erros if not e.startswith("Sem preço de treino")]
     if not report.ok:
         raise InvalidInput("Não foi possível gerar o arquivo de treinamento: "
                            + " ".join(report.erros))
     return report
 
 
-def preview_fine_tuning(session: Session, cliente_id: int) -> StartPreview:
-    """Everything the confirm dialog shows; raises NotReady / JobAlreadyOpen / ... first."""
-    cliente = _cliente_that_can_start(session, cliente_id)
+def preview_fine_tuning(session: Session, cliente_id: int, *, provedor: str | None = None,
+                        modelo_base: str | None = None,
+                        provider: FineTuningProvider | None = None) -> StartPreview:
+    """Everything the confirm dialog shows; raises NotReady / JobAlreadyOpen / ... first.
+
+    For Together the file is uploaded (free) so that Together itself prices the job
+    (estimate-price); a failed estimate is a warning, not a refusal."""
+    cliente = _cliente_that_can_start(session, cliente_id, provider_given=provider is not None,
+                                      provedor=provedor, modelo_base=modelo_base)
+    provedor, modelo = resolve_choice(cliente, provedor, modelo_base)
+    preco: dict = {}
+    avisos: list[str] = []
     with tempfile.TemporaryDirectory(prefix="curadoria-preview-") as tmp:
-        report = _build(session, cliente_id, Path(tmp))
-    modelo = report.modelo_base or cliente.modelo_base
+        report = _build(session, cliente_id, Path(tmp), provedor)
+        if provedor != "openai":
+            preco, aviso = _provider_price(provider or get_provider(provedor),
+                                           Path(report.train_path), modelo)
+            avisos += [aviso] if aviso else []
+    custo_usd, custo_brl = _money(report.custo_usd), _money(report.custo_brl)
+    if provedor != "openai":  # our price table is OpenAI's: the provider's estimate counts
+        custo_usd, custo_brl = preco.get("preco_provedor_usd"), preco.get("preco_provedor_brl")
     return StartPreview(
         cliente_id=cliente.id, cliente_nome=cliente.nome, slug=cliente.slug,
         conversas_usadas=report.conversas_usadas, exemplos=report.exemplos,
         tokens_faturados=report.tokens_faturados, epocas=report.epocas,
-        custo_usd=_money(report.custo_usd), custo_brl=_money(report.custo_brl),
+        custo_usd=custo_usd, custo_brl=custo_brl,
         tempo_estimado=estimate_duration(report.tokens_faturados), modelo_base=modelo,
-        desligamento=shutdown_text(modelo), avisos=tuple(report.avisos or ()),
+        desligamento=shutdown_text_for(provedor, modelo),
+        avisos=tuple(report.avisos or ()) + tuple(avisos),
+        provedor=provedor, provedor_nome=provider_label(provedor), **preco,
     )
 
 
+def _provider_price(provider: FineTuningProvider, train: Path, modelo: str
+                    ) -> tuple[dict, str]:
+    """The provider's own estimate ({} and a pt-BR warning when it gives none)."""
+    estimate = getattr(provider, "estimate_price", None)
+    if estimate is None:
+        return {}, ""
+    try:
+        price = estimate(training_file=provider.upload_file(train), model=modelo)
+    except ProviderError as exc:
+        return {}, f"Não foi possível obter a estimativa de preço do provedor: {exc}"
+    if not price.available:
+        return {}, price.motivo_indisponivel or "O provedor não estimou o preço."
+    aviso = ("" if price.allowed_to_proceed is not False else
+             "A estimativa passa do limite de crédito da conta no provedor: o job pode ser "
+             "recusado.")
+    return {"preco_provedor_usd": price.usd, "preco_provedor_brl": price.brl,
+            "tokens_provedor": price.train_tokens}, aviso
+
+
 def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
-                      provider: FineTuningProvider | None = None) -> StartResult:
-    """Start one fine-tuning job for the cliente (see the module docstring for the order)."""
+                      provider: FineTuningProvider | None = None, *,
+                      provedor: str | None = None,
+                      modelo_base: str | None = None) -> StartResult:
+    """Start one fine-tuning job for the cliente (see the module docstring for the order),
+    at the cliente's provider on its base model unless `provedor` / `modelo_base` say
+    otherwise."""
     with session_scope(engine) as session:
-        cliente = _cliente_that_can_start(session, cliente_id, provider_given=provider is not None)
-        slug, modelo_base = cliente.slug, cliente.modelo_base
+        cliente = _cliente_that_can_start(session, cliente_id,
+                                          provider_given=provider is not None,
+                                          provedor=provedor, modelo_base=modelo_base)
+        provedor, modelo_base = resolve_choice(cliente, provedor, modelo_base)
+        slug = cliente.slug
     if provider is None:
-        provider = get_provider()
+        provider = get_provider(provedor)
 
     # 2. The pending row first: the database lets only one through.
     try:
@@ -197,8 +259,8 @@ def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
     # 3-4. Build and upload; any failure removes the row and the files.
     try:
         with session_scope(engine) as session:
-            report = _build(session, cliente_id, out_dir)
-        modelo = report.modelo_base or modelo_base
+            report = _build(session, cliente_id, out_dir, provedor)
+        modelo = modelo_base
         train_id = provider.upload_file(Path(report.train_path))
         val_id = (provider.upload_file(Path(report.validation_path))
                   if report.validation_path else None)
@@ -208,10 +270,11 @@ def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
         shutil.rmtree(out_dir, ignore_errors=True)
         raise
 
+    own_price = provider.name == "openai"  # our price table is OpenAI's
     stats = dict(conversas_usadas=report.conversas_usadas, modelo_base=modelo,
                  tokens_estimados=report.tokens_faturados, epocas=report.epocas,
-                 custo_estimado=_money(report.custo_brl),
-                 custo_estimado_usd=_money(report.custo_usd),
+                 custo_estimado=_money(report.custo_brl) if own_price else None,
+                 custo_estimado_usd=_money(report.custo_usd) if own_price else None,
                  arquivo_treino_id=train_id, arquivo_validacao_id=val_id)
     _finish_row(engine, job_id, **stats)  # the files are at the provider: say so now
     # 5. Create the job at the provider.

@@ -7,6 +7,15 @@ from core.clientes.directory import list_clientes
 from core.db import session_scope
 from core.errors import CuradoriaError
 from core.finetune.deploy import describe_cliente_model, rollback_model
+from core.finetune.choice import (
+    PROVIDER_LABELS,
+    base_models_for,
+    default_base_model,
+    fine_tuning_choice,
+    provider_label,
+    set_fine_tuning_provider,
+    shutdown_text_for,
+)
 from core.poller.cycle import get_poller_status
 from pages.ui.common import current_user, plain, require_login, show_error, when
 
@@ -16,6 +25,7 @@ MOTIVOS = {
     "fine_tuning": "Fine-tuning aplicado",
     "rollback": "Volta ao modelo anterior",
     "rollback_base": "Volta ao modelo base",
+    "troca_de_provedor": "Troca de provedor (modelo fixado)",
 }
 
 st.title("Clientes")
@@ -88,6 +98,34 @@ if info.alvo_rollback:  # when the previous model is the base one, the button ab
     c2.button("Voltar ao modelo base", icon=":material/restart_alt:",
               disabled=not info.pode_reverter, on_click=reverter, args=(True,),
               key="btn_rollback_base")
+
+st.subheader("Fine-tuning: provedor e modelo base")
+with session_scope() as session:
+    escolha = fine_tuning_choice(session, slug)
+st.caption("Onde o próximo fine-tuning deste cliente roda. Na Together AI o modelo é aberto: "
+           "o adaptador LoRA é baixado e servido pelo vLLM da equipe, sem data de "
+           "desligamento. Trocar aqui não muda o modelo que o bot usa agora.")
+provedores = list(PROVIDER_LABELS)
+provedor = st.selectbox("Provedor de fine-tuning", provedores,
+                        index=provedores.index(escolha.provedor),
+                        format_func=provider_label, key=f"ft_provedor_{slug}")
+modelos = base_models_for(provedor)
+atual = default_base_model(provedor, escolha.modelo_base)
+modelo_base = st.selectbox("Modelo base", modelos, index=modelos.index(atual),
+                           key=f"ft_modelo_base_{slug}_{provedor}")
+st.caption(shutdown_text_for(provedor, modelo_base))
+if st.button("Salvar provedor e modelo base", icon=":material/save:", key="btn_ft_provedor"):
+    try:
+        with session_scope() as session:
+            set_fine_tuning_provider(session, slug, provedor, modelo_base,
+                                     usuario=current_user())
+        st.session_state["provedor_msg"] = (f"Próximo fine-tuning: {provider_label(provedor)}, "
+                                            f"modelo base {modelo_base}.")
+        st.rerun()
+    except CuradoriaError as exc:
+        show_error(exc)
+if "provedor_msg" in st.session_state:
+    st.success(st.session_state.pop("provedor_msg"), icon=":material/check:")
 
 st.subheader("Histórico de modelos")
 if not info.historico:

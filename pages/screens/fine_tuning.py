@@ -44,10 +44,18 @@ def confirmar(cliente_id: int) -> None:
     st.text(f"Você está prestes a iniciar o fine-tuning do modelo para o cliente "
             f"{preview.cliente_nome}.")
     tokens = numero(preview.tokens_faturados)
+    if preview.provedor == "openai":
+        custo = f"- Custo estimado: **{format_brl(preview.custo_brl)}** ({format_usd(preview.custo_usd)})\n"
+    else:  # the provider's own estimate, next to our token count
+        base = (f" para {numero(preview.tokens_provedor)} tokens de treino"
+                if preview.tokens_provedor else "")
+        custo = (f"- Custo estimado pelo provedor: **{format_usd(preview.custo_usd)}** "
+                 f"({format_brl(preview.custo_brl)}){base}\n")
     st.markdown(
+        f"- Provedor: **{preview.provedor_nome}**\n"
         f"- Conversas usadas: **{preview.conversas_usadas}**\n"
         f"- Tokens faturados: **{tokens}** ({preview.epocas} épocas)\n"
-        f"- Custo estimado: **{format_brl(preview.custo_brl)}** ({format_usd(preview.custo_usd)})\n"
+        + custo +
         f"- Tempo estimado: **{preview.tempo_estimado}**\n"
         f"- Modelo base: **{plain(preview.modelo_base)}** — {plain(preview.desligamento)}"
     )

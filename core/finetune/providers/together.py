@@ -4,7 +4,7 @@ Together trains a LoRA adapter on an open base model (e.g. `Qwen/Qwen3.5-9B`) fr
 same chat JSONL we send OpenAI, and serves fine-tunes only on paid dedicated endpoints, so
 the adapter's weights are downloaded and served from the team's vLLM instead.
 
-How start / follow / deploy are meant to use it (wired in with the restructured layout):
+How start / follow / deploy use it:
 
 1. start: `provider = get_together_provider()`; `file_id = provider.upload_file(path)`
    (the SDK's own `check_file` first, then the upload, then a wait until Together has
@@ -14,11 +14,11 @@ How start / follow / deploy are meant to use it (wired in with the restructured 
    at once; a start resumed after a crash calls `provider.find_job(...)` before creating.
 2. follow: `provider.get_job(job_id)` -> `job.seed_status` (Together's statuses mapped by
    `TogetherJob`), `job.progress` (from step / total_steps events), `job.error_message`.
-3. deploy, once succeeded: `name = core.finetune.vllm.adapter_name(slug, curadoria_job_id)`;
-   `path = provider.download_adapter(job.id, settings.adapters_dir / name,
-   base_model=job.model)` (streamed, safely unpacked, files checked, same base model);
-   then `VllmClient.load_adapter(name, path)` and `smoke_test(name)`; the model in use
-   becomes `name` at `settings.vllm_url_bot`.
+3. deploy, once succeeded: core.finetune.rollout calls `provider.prepare_model(request)`
+   (core.finetune.open_deploy: `download_adapter` into CURADORIA_ADAPTERS_DIR/<slug>/<job>/,
+   streamed, safely unpacked, files checked, same base model; then vLLM's `load_adapter`
+   under `adapter_name(slug, job)` and a `smoke_test`); the model in use becomes that
+   name at `settings.vllm_url_bot`.
 
 Every SDK exception becomes a `ProviderError` subclass with a pt-BR message, as in
 `openai_provider.py`.
@@ -26,48 +26,46 @@ Every SDK exception becomes a `ProviderError` subclass with a pt-BR message, as 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import shutil
-import struct
-import tarfile
 import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any
 
-import httpx
 import together
-import zstandard
-from together.lib import DownloadError, FileTypeError, check_file
+from together.lib import check_file
 
 from core.config import Settings, get_settings
+from core.finetune.adapters import (  # noqa: F401 - re-exported for callers and tests
+    MAX_UNPACKED_BYTES,
+    AdapterInvalid,
+    adapter_root,
+    extract_archive,
+    verify_adapter_dir,
+)
 from core.finetune.provider import (
     FileRejected,
-    FineTuningRefused,
-    InvalidApiKey,
-    JobNotFound,
     MissingApiKey,
-    ModelRetired,
     ProviderError,
     ProviderJob,
     ProviderUnavailable,
     RateLimited,
 )
-from core.finetune.vllm import same_base_model
+from core.finetune.providers.together_errors import (  # noqa: F401 - re-exported
+    CreditsExhausted,
+    call as _call,
+    detail as _detail,
+    retry_after as _retry_after,
+)
 
-T = TypeVar("T")
 DEFAULT_EPOCHS = 3
 MAX_ARCHIVE_BYTES = 8 * 1024**3  # a LoRA adapter is MBs to a few GBs
-MAX_UNPACKED_BYTES = 16 * 1024**3
-MAX_MEMBERS = 10_000
-ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CENT = Decimal("0.01")
 
 # Together's job status -> the seed's status values.
@@ -94,14 +92,6 @@ _UNAVAILABLE_REASONS = {
     "eval_file_invalid": "o arquivo de validação foi recusado na validação",
     "multimodal_dataset": "a Together não estima o preço de dados com imagens",
 }
-
-
-class CreditsExhausted(FineTuningRefused):
-    """The Together account has no credits left (402)."""
-
-
-class AdapterInvalid(ProviderError):
-    """The downloaded adapter is unusable: corrupt, unsafe, incomplete or for another base."""
 
 
 class AdapterNotReady(ProviderError):
@@ -299,6 +289,13 @@ class TogetherProvider:
         return _to_job(job)
 
     # --- adapter weights ---------------------------------------------------------------
+    def prepare_model(self, request: Any) -> Any:
+        """A succeeded job's adapter, downloaded, loaded into the team's vLLM and tested:
+        the Candidate core.finetune.rollout applies (see core.finetune.open_deploy)."""
+        from core.finetune.open_deploy import prepare_adapter
+
+        return prepare_adapter(self, request)
+
     def download_adapter(self, job_id: str, dest_dir: Path, *, base_model: str | None = None,
                          max_archive_bytes: int = MAX_ARCHIVE_BYTES,
                          max_unpacked_bytes: int = MAX_UNPACKED_BYTES) -> Path:
@@ -321,7 +318,7 @@ class TogetherProvider:
             self._fetch_adapter(job_id, archive, max_archive_bytes)
             staging = Path(tmp) / "unpacked"
             extract_archive(archive, staging, max_unpacked_bytes)
-            root = _adapter_root(staging)
+            root = adapter_root(staging)
             verify_adapter_dir(root, base_model)
             try:
                 os.replace(root, dest_dir)
@@ -355,135 +352,6 @@ class TogetherProvider:
                     f"(o job terminou?). Detalhe do provedor: {_detail(exc.__cause__)[1]}"
                 ) from exc.__cause__
             raise
-
-
-# --- adapter archives -------------------------------------------------------------------
-def extract_archive(archive: Path, dest: Path, max_bytes: int = MAX_UNPACKED_BYTES) -> None:
-    """Unpack a .tar.zst (or .tar.gz / .tar) into `dest`, member by member, safely.
-
-    Only regular files and folders with relative names inside `dest` are written; links,
-    devices, absolute names and `..` are refused, and so is more than `max_bytes` unpacked.
-    """
-    dest.mkdir(parents=True, exist_ok=True)
-    try:
-        with open(archive, "rb") as raw:
-            magic = raw.read(4)
-            raw.seek(0)
-            if magic == _ZSTD_MAGIC:
-                with zstandard.ZstdDecompressor().stream_reader(raw) as reader, \
-                        tarfile.open(fileobj=reader, mode="r|") as tar:
-                    _extract_members(tar, dest, max_bytes)
-            else:
-                with tarfile.open(fileobj=raw, mode="r|*") as tar:
-                    _extract_members(tar, dest, max_bytes)
-    except (tarfile.TarError, zstandard.ZstdError, EOFError) as exc:
-        raise AdapterInvalid(
-            "O arquivo do adaptador baixado da Together está corrompido ou incompleto "
-            f"({exc}). Baixe-o de novo."
-        ) from exc
-
-
-def _extract_members(tar: tarfile.TarFile, dest: Path, max_bytes: int) -> None:
-    total = 0
-    for count, member in enumerate(tar, 1):
-        if count > MAX_MEMBERS:
-            raise AdapterInvalid("O arquivo do adaptador tem arquivos demais; foi descartado.")
-        target = dest.joinpath(*_safe_parts(member))
-        if member.isdir():
-            target.mkdir(parents=True, exist_ok=True)
-            continue
-        if not member.isfile():
-            raise AdapterInvalid(
-                f"O arquivo do adaptador contém {member.name!r}, que não é um arquivo comum "
-                "(link ou arquivo especial); por segurança ele foi descartado."
-            )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        source = tar.extractfile(member)
-        with open(target, "wb") as out:
-            while chunk := source.read(1024 * 1024):
-                total += len(chunk)
-                if total > max_bytes:
-                    raise AdapterInvalid(
-                        f"O adaptador descompactado passou de {max_bytes // 1024**2} MB; "
-                        "foi descartado."
-                    )
-                out.write(chunk)
-
-
-def _safe_parts(member: tarfile.TarInfo) -> tuple[str, ...]:
-    """The member's path parts, refusing absolute names and any `..`."""
-    name = member.name.replace("\\", "/")
-    path = PurePosixPath(name)
-    parts = tuple(p for p in path.parts if p not in ("", "."))
-    if path.is_absolute() or re.match(r"^[A-Za-z]:", name) or ".." in parts or not parts:
-        raise AdapterInvalid(
-            f"O arquivo do adaptador contém um caminho inseguro ({member.name!r}); por "
-            "segurança ele foi descartado."
-        )
-    return parts
-
-
-def _adapter_root(staging: Path) -> Path:
-    """The folder holding adapter_config.json: the archive's top level or one folder in."""
-    configs = [p for p in staging.rglob(ADAPTER_FILES[0]) if p.is_file()]
-    if not configs:
-        raise AdapterInvalid(
-            "O arquivo baixado da Together não contém adapter_config.json: não é um "
-            "adaptador LoRA."
-        )
-    if len(configs) > 1:
-        raise AdapterInvalid("O arquivo baixado da Together contém mais de um adaptador.")
-    return configs[0].parent
-
-
-def verify_adapter_dir(root: Path, base_model: str | None) -> dict[str, Any]:
-    """Check the adapter's files and that it was trained on `base_model`; its config."""
-    config_path, weights = root / ADAPTER_FILES[0], root / ADAPTER_FILES[1]
-    for path in (config_path, weights):
-        if not path.is_file():
-            raise AdapterInvalid(f"O adaptador está incompleto: falta {path.name}.")
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise AdapterInvalid("O adapter_config.json do adaptador não é um JSON válido.") from exc
-    if not isinstance(config, dict):
-        raise AdapterInvalid("O adapter_config.json do adaptador não é um objeto JSON.")
-    _check_safetensors(weights)
-    trained_on = config.get("base_model_name_or_path")
-    if base_model and not same_base_model(str(trained_on or ""), base_model):
-        raise AdapterInvalid(
-            f"O adaptador foi treinado sobre {trained_on or 'um modelo não informado'}, mas o "
-            f"modelo base esperado é {base_model}; ele não pode ser servido sobre esse modelo."
-        )
-    return config
-
-
-def _check_safetensors(path: Path) -> None:
-    """A safetensors file starts with an 8-byte header size and a JSON header that fits."""
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-        header_len = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
-        ok = 0 < header_len <= size - 8 and header_len <= 100 * 1024**2
-        try:
-            header = json.loads(fh.read(header_len)) if ok else None
-        except (ValueError, UnicodeDecodeError):
-            header = None
-    if not isinstance(header, dict) or not _offsets_fit(header, size - 8 - header_len):
-        raise AdapterInvalid(
-            "O adapter_model.safetensors do adaptador está corrompido (cabeçalho inválido)."
-        )
-
-
-def _offsets_fit(header: dict[str, Any], data_size: int) -> bool:
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        offsets = info.get("data_offsets") if isinstance(info, dict) else None
-        if not (isinstance(offsets, list) and len(offsets) == 2
-                and 0 <= offsets[0] <= offsets[1] <= data_size):
-            return False
-    return True
 
 
 # --- progress and errors -----------------------------------------------------------------
@@ -601,107 +469,3 @@ def create_provider(settings: Settings | None = None) -> TogetherProvider:
     """The Together provider (ask core.finetune.registry for it)."""
     return get_together_provider(settings)
 
-# --- SDK errors -> ProviderError -------------------------------------------------------------
-def _retry_after(exc: BaseException | None, attempt: int) -> float:
-    """Seconds to wait before retrying: the server's retry-after, else a short backoff."""
-    response = getattr(exc, "response", None)
-    header = response.headers.get("retry-after") if response is not None else None
-    try:
-        return min(30.0, max(0.0, float(header)))
-    except (TypeError, ValueError):
-        return min(8.0, 0.5 * 2 ** attempt)
-
-
-def _detail(exc: together.APIStatusError) -> tuple[str, str, str]:
-    """(code, message, param) from Together's error envelope, or its RPC-style body."""
-    body = exc.body
-    if isinstance(body, dict):
-        err = body.get("error", body)
-        if isinstance(err, dict):
-            details = err.get("details")
-            message = err.get("message")
-            if isinstance(details, list) and details and isinstance(details[0], dict):
-                message = details[0].get("detail") or message
-            return (str(err.get("code") or ""), str(message or exc.message),
-                    str(err.get("param") or ""))
-        return "", str(err), ""
-    return "", str(body or exc.message), ""
-
-
-def _call(fn: Callable[[], T], *, modelo: str | None = None, job_id: str | None = None) -> T:
-    """Run one SDK call and turn its exceptions into ProviderError with pt-BR messages."""
-    try:
-        return fn()
-    except ProviderError:
-        raise
-    except together.AuthenticationError as exc:
-        raise InvalidApiKey(
-            "A Together AI recusou a chave da API (inválida, revogada ou sem créditos de "
-            "teste). Confira TOGETHER_API_KEY."
-        ) from exc
-    except together.PermissionDeniedError as exc:
-        raise FineTuningRefused(
-            "A Together AI recusou o fine-tuning para esta conta (sem permissão). Detalhe do "
-            f"provedor: {_detail(exc)[1]}"
-        ) from exc
-    except together.NotFoundError as exc:
-        if job_id:
-            raise JobNotFound(f"O job {job_id} não foi encontrado na Together AI.") from exc
-        if modelo:
-            raise ModelRetired(
-                f"O modelo base {modelo} não está disponível para fine-tuning na Together AI "
-                f"(foi retirado ou não existe). Detalhe do provedor: {_detail(exc)[1]}"
-            ) from exc
-        raise JobNotFound("O recurso pedido não foi encontrado na Together AI.") from exc
-    except together.RateLimitError as exc:
-        raise RateLimited(
-            "A Together AI limitou as requisições (limite de uso atingido). Tente novamente "
-            "em alguns minutos."
-        ) from exc
-    except (together.BadRequestError, together.UnprocessableEntityError) as exc:
-        code, message, param = _detail(exc)
-        if modelo and ("model" in param or "model" in code or "model" in message.lower()):
-            raise ModelRetired(
-                f"O modelo base {modelo} não está disponível para fine-tuning na Together AI. "
-                f"Detalhe do provedor: {message}"
-            ) from exc
-        raise FileRejected(
-            f"A Together AI recusou o pedido de fine-tuning. Detalhe do provedor: {message}"
-        ) from exc
-    except together.APITimeoutError as exc:
-        raise ProviderUnavailable(
-            "A Together AI não respondeu a tempo (tempo esgotado). Tente novamente mais tarde."
-        ) from exc
-    except together.APIConnectionError as exc:
-        raise ProviderUnavailable(
-            "Não foi possível conectar à API da Together AI. Verifique a rede e tente "
-            "novamente."
-        ) from exc
-    except together.InternalServerError as exc:
-        raise ProviderUnavailable(
-            f"A Together AI está indisponível no momento (erro {exc.status_code}). Tente "
-            "novamente mais tarde."
-        ) from exc
-    except together.APIStatusError as exc:
-        message = _detail(exc)[1]
-        if exc.status_code == 402:
-            raise CreditsExhausted(
-                "A conta da Together AI está sem créditos (limite de gasto atingido). "
-                f"Adicione créditos e tente de novo. Detalhe do provedor: {message}"
-            ) from exc
-        if exc.status_code >= 500 or exc.request.method == "PUT":
-            raise ProviderUnavailable(
-                f"O envio para a Together AI falhou (erro {exc.status_code}). Tente novamente "
-                "mais tarde."
-            ) from exc
-        raise ProviderError(
-            f"A Together AI respondeu com erro {exc.status_code}: {message}"
-        ) from exc
-    except FileTypeError as exc:
-        raise FileRejected(f"A Together AI não aceita este arquivo: {exc}") from exc
-    except (DownloadError, httpx.HTTPError) as exc:
-        raise ProviderUnavailable(
-            "A transferência com a Together AI foi interrompida. Tente novamente mais tarde."
-        ) from exc
-    except together.TogetherError as exc:
-        raise ProviderUnavailable(f"Falha ao falar com a Together AI: {exc}") from exc
