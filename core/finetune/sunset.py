@@ -203,7 +203,7 @@ def find_target(session: Session, cliente: Cliente, known: KnownDates,
                    FineTuningJob.modelo_implantado.is_not(None)),
                # An admin's "no" stands: a rejected model is never put back in use.
                or_(FineTuningJob.implantacao.is_(None),
-                   FineTuningJob.implantacao.not_in(("rejeitado", "falhou")))))
+                   FineTuningJob.implantacao.not_in(("rejeitado", "falhou"))))
         .order_by(FineTuningJob.completed_at.desc().nulls_last(), FineTuningJob.id.desc()))
     atual = model_in_use(cliente)
     for job in jobs:
