@@ -7,16 +7,21 @@ from core.clientes.directory import list_clientes
 from core.db import session_scope
 from core.errors import CuradoriaError
 from core.finetune.deploy import describe_cliente_model, rollback_model
+from core.finetune.sunset import model_status, own_contingency, set_contingency
 from core.poller.cycle import get_poller_status
 from pages._common import current_user, show_error, when
+from pages._components.desligamento import render_shutdown_banner
 
 MOTIVOS = {
     "fine_tuning": "Fine-tuning aplicado",
     "rollback": "Volta ao modelo anterior",
     "rollback_base": "Volta ao modelo base",
+    "desligamento": "Troca antes do desligamento",
+    "manual": "Aplicado manualmente",
 }
 
 st.title("Clientes")
+render_shutdown_banner()
 
 with session_scope() as session:
     clientes = [(c.slug, c.nome) for c in list_clientes(session)]
@@ -85,6 +90,43 @@ if info.alvo_rollback:  # when the previous model is the base one, the button ab
     c2.button("Voltar ao modelo base", icon=":material/restart_alt:",
               disabled=not info.pode_reverter, on_click=reverter, args=(True,),
               key="btn_rollback_base")
+
+st.subheader("Desligamento e contingência")
+with session_scope() as session:
+    status = model_status(session, slug)
+    propria, propria_endpoint = own_contingency(session, slug)
+st.caption(f"Provedor: {status.provedor} — endpoint: `{status.endpoint or '—'}`")
+if status.desligamento is None:
+    st.caption("Nenhuma data de desligamento conhecida para o modelo em uso.")
+else:
+    fonte = "informada pelo provedor" if status.fonte == "api" else "do catálogo interno"
+    st.caption(f"O modelo em uso será desligado em {status.desligamento:%d/%m/%Y} "
+               f"(faltam {status.dias_restantes} dias; data {fonte}).")
+if status.contingencia:
+    origem = "deste cliente" if propria else "padrão (CURADORIA_MODELO_CONTINGENCIA)"
+    st.caption(f"Modelo de contingência {origem}: `{status.contingencia}` em "
+               f"`{status.contingencia_endpoint}`")
+else:
+    st.caption("Nenhum modelo de contingência definido.")
+if "contingencia_msg" in st.session_state:
+    st.success(st.session_state.pop("contingencia_msg"), icon=":material/check:")
+novo_modelo = st.text_input("Modelo de contingência deste cliente", value=propria or "",
+                            key=f"contingencia_modelo_{slug}",
+                            help="Vazio = usar o padrão CURADORIA_MODELO_CONTINGENCIA.")
+novo_endpoint = st.text_input("Endpoint do modelo de contingência", value=propria_endpoint or "",
+                              key=f"contingencia_endpoint_{slug}",
+                              help="URL .../v1; vazio = derivada do nome do modelo.")
+if st.button("Salvar contingência", icon=":material/save:", key="btn_contingencia"):
+    try:
+        with session_scope() as session:
+            set_contingency(session, slug, novo_modelo, novo_endpoint)
+    except CuradoriaError as exc:
+        show_error(exc)
+    else:
+        st.session_state["contingencia_msg"] = (
+            f"Contingência salva: {novo_modelo.strip()}." if novo_modelo.strip()
+            else "Contingência própria removida: vale o padrão.")
+        st.rerun()
 
 st.subheader("Histórico de modelos")
 if not info.historico:

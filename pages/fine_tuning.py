@@ -9,6 +9,7 @@ from core.finetune.jobs import format_brl, format_usd, summarize_fine_tuning
 from core.finetune.start import preview_fine_tuning, start_fine_tuning
 from pages._common import current_user, numero, show_error, when
 from pages._components.progresso import render_job_progress
+from pages._components.desligamento import render_shutdown_banner
 
 PREVIEW_KEY = "ft_preview"
 DIALOG_KEY = "ft_dialogo"
@@ -71,6 +72,7 @@ def confirmar(cliente_id: int) -> None:
 
 
 st.title("Fine-tuning")
+render_shutdown_banner()
 if TOAST_KEY in st.session_state:
     st.toast(st.session_state.pop(TOAST_KEY), icon=":material/model_training:")
 

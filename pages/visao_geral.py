@@ -6,8 +6,10 @@ import streamlit as st
 from core.clientes.directory import summarize_clientes
 from core.db import session_scope
 from pages._common import numero, when
+from pages._components.desligamento import render_shutdown_banner
 
 st.title("Visão geral")
+render_shutdown_banner()
 with session_scope() as session:
     resumo = summarize_clientes(session)
 

@@ -95,6 +95,18 @@ def model_status_for_all(session: Session, hoje: dt.date | None = None) -> list[
             for c in session.scalars(select(Cliente).order_by(Cliente.nome))]
 
 
+def model_status(session: Session, slug: str, hoje: dt.date | None = None) -> ModeloStatus:
+    """One cliente's model, endpoint and shutdown countdown."""
+    return _status(get_cliente(session, slug), known_dates(session),
+                   hoje or shutdown_dates.today())
+
+
+def own_contingency(session: Session, slug: str) -> tuple[str | None, str | None]:
+    """The cliente's own contingency (None = the global setting applies)."""
+    cliente = get_cliente(session, slug)
+    return cliente.modelo_contingencia, cliente.modelo_contingencia_endpoint
+
+
 def shutdown_warnings(session: Session, hoje: dt.date | None = None) -> list[ModeloStatus]:
     """The clientes whose model shuts down within the warning window, soonest first."""
     janela = get_settings().dias_aviso_desligamento
