@@ -77,3 +77,17 @@ def test_the_clientes_page_sets_a_contingency_and_refuses_one_that_shuts_down_to
     assert any("`padaria-lora`" in c.value and "deste cliente" in c.value for c in at.caption)
     [banner] = banners(at)
     assert "padaria-lora" in banner
+
+
+def test_visao_geral_lists_every_clientes_model_endpoint_and_days_left(engine):
+    _, data = dying_cliente(engine, 12)
+    make_cliente(engine, "loja")
+    at = logged_in_dashboard(engine, page="pages/visao_geral.py")
+    assert not at.exception
+    tabela = at.dataframe[-1].value
+    linhas = {row["Cliente"]: row for row in tabela.to_dict("records")}
+    assert linhas["Padaria"]["Modelo em uso"] == FT
+    assert linhas["Padaria"]["Endpoint"] == "https://api.openai.com/v1"
+    assert linhas["Padaria"]["Desligamento"] == f"{data:%d/%m/%Y}"
+    assert linhas["Padaria"]["Dias restantes"] == 12
+    assert linhas["Loja"]["Provedor"] == "openai"
