@@ -17,7 +17,8 @@ from core.db import session_scope
 from core.db.tables import Cliente, FineTuningJob, ModeloDesligamento, ModeloHistorico, Notificacao
 from core.errors import InvalidInput
 from core.finetune import shutdown_dates
-from core.finetune.deploy import apply_model, redis_endpoint_key, redis_model_key
+from core.finetune.deploy import apply_model, redis_endpoint_key, redis_model_key, rollback_model
+from core.finetune.rollout import apply_job_model
 from core.finetune.shutdown_dates import refresh_shutdown_dates, shutdown_date
 from core.finetune.sunset import guard_shutdowns, set_contingency, shutdown_warnings
 from core.poller.cycle import run_cycle
@@ -313,3 +314,28 @@ def test_the_warning_lists_the_clientes_within_the_window_soonest_first(engine):
     with session_scope(engine) as session:
         avisos = shutdown_warnings(session, HOJE)
     assert [(s.slug, s.dias_restantes) for s in avisos] == [("c", 7), ("a", 42)]
+
+
+def test_a_rollback_never_goes_back_to_a_model_past_its_shutdown(engine, monkeypatch):
+    monkeypatch.setenv("CURADORIA_MODELO_CONTINGENCIA", CONTINGENCIA)
+    config_module.reset_settings()
+    cliente_id = make_cliente(engine, "padaria")
+    set_model(engine, cliente_id, FT)
+    guard_shutdowns(engine, hoje=dt.date(2027, 1, 14))
+    monkeypatch.setattr(shutdown_dates, "today", lambda: dt.date(2027, 1, 14))
+    with session_scope(engine) as session:
+        with pytest.raises(InvalidInput, match="foi desligado pelo provedor"):
+            rollback_model(session, "padaria", usuario="ana")
+    assert cliente_row(engine, cliente_id).modelo_ativo == CONTINGENCIA
+
+
+def test_a_finished_job_whose_model_is_past_its_shutdown_is_not_put_into_use(engine, monkeypatch):
+    cliente_id = make_cliente(engine, "padaria")
+    job_id = succeeded_job(engine, cliente_id, FT, completed=dt.datetime(2027, 1, 10),
+                           implantacao="pendente")
+    monkeypatch.setattr(shutdown_dates, "today", lambda: dt.date(2027, 1, 15))
+    assert apply_job_model(engine, job_id, por="poller") == "falhou"
+    assert cliente_row(engine, cliente_id).modelo_ativo is None
+    with session_scope(engine) as session:
+        job = session.get(FineTuningJob, job_id)
+        assert job.implantacao == "falhou" and "desligado" in job.implantacao_erro

@@ -91,3 +91,14 @@ def test_visao_geral_lists_every_clientes_model_endpoint_and_days_left(engine):
     assert linhas["Padaria"]["Desligamento"] == f"{data:%d/%m/%Y}"
     assert linhas["Padaria"]["Dias restantes"] == 12
     assert linhas["Loja"]["Provedor"] == "openai"
+
+
+def test_the_banner_says_when_the_contingency_shuts_down_too(engine, monkeypatch):
+    from core import config as config_module
+
+    monkeypatch.setenv("CURADORIA_MODELO_CONTINGENCIA", "gpt-4.1-mini-2025-04-14")
+    config_module.reset_settings()
+    dying_cliente(engine, 12)
+    at = logged_in_dashboard(engine, page="pages/fine_tuning.py")
+    [banner] = banners(at)
+    assert "também será desligado em breve e não será usado" in banner

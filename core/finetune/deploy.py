@@ -186,6 +186,7 @@ def rollback_model(session: Session, slug: str, *, usuario: str,
         raise InvalidInput(f"O cliente '{cliente.nome}' já usa o modelo base "
                            f"({cliente.modelo_base}); não há para onde voltar.")
     alvo, endpoint = (None, None) if to_base else rollback_entry(session, cliente)
+    shutdown_notices(session, alvo or cliente.modelo_base)  # never back to a dead model
     anterior = cliente.modelo_ativo
     set_active_model(session, cliente, alvo, motivo="rollback_base" if alvo is None else "rollback",
                      alterado_por=usuario, endpoint=endpoint)

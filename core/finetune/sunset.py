@@ -59,6 +59,7 @@ class ModeloStatus:
     dias_restantes: int | None
     contingencia: str | None
     contingencia_endpoint: str | None
+    contingencia_utilizavel: bool = False  # does not shut down within the warning window
 
 
 def contingency_for(cliente: Cliente, settings: Settings | None = None
@@ -84,7 +85,8 @@ def _status(cliente: Cliente, known: KnownDates, hoje: dt.date) -> ModeloStatus:
         desligamento=desligamento.data if desligamento else None,
         fonte=desligamento.fonte if desligamento else None,
         dias_restantes=days_left(desligamento, hoje),
-        contingencia=contingencia, contingencia_endpoint=contingencia_endpoint)
+        contingencia=contingencia, contingencia_endpoint=contingencia_endpoint,
+        contingencia_utilizavel=_usable(contingencia, known, hoje))
 
 
 def model_status_for_all(session: Session, hoje: dt.date | None = None) -> list[ModeloStatus]:
@@ -133,7 +135,10 @@ def warning_text(status: ModeloStatus) -> str:
                  f"pelo provedor em {data}, {_quando(status.dias_restantes)}. A partir daí o "
                  "bot deixará de responder.")
     antes = get_settings().dias_antes_desligamento
-    if status.contingencia:
+    if status.contingencia and not status.contingencia_utilizavel:
+        plano = (f"O modelo de contingência **{status.contingencia}** também será desligado em "
+                 "breve e não será usado: defina outro.")
+    elif status.contingencia:
         plano = (f"O poller trocará o bot sozinho {antes} dia(s) antes para o fine-tune mais "
                  "novo que não será desligado ou, se não houver, para o modelo de contingência "
                  f"**{status.contingencia}**.")
