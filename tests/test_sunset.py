@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from core import config as config_module
 from core.db import session_scope
@@ -48,11 +48,6 @@ def cliente_row(engine, cliente_id) -> Cliente:
         cliente = session.get(Cliente, cliente_id)
         session.expunge(cliente)
         return cliente
-
-
-def count(engine, model, *where) -> int:
-    with session_scope(engine) as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def notificacoes(engine, cliente_id) -> list[Notificacao]:
