@@ -243,6 +243,20 @@ def cmd_analyze(args) -> None:
           f"{restantes} ainda na fila.")
 
 
+def cmd_modelo_aplicar(args) -> None:
+    from core.db import session_scope
+    from core.finetune.deploy import apply_model
+
+    with session_scope() as session:
+        result = apply_model(session, args.cliente, args.modelo, args.endpoint,
+                             usuario=args.usuario or getpass.getuser())
+    for aviso in result.avisos:
+        print(f"AVISO: {aviso}")
+    redis = "" if result.redis_gravado else " (não gravado no Redis do cliente: o poller tenta de novo)"
+    print(f"Modelo em uso: {result.modelo_em_uso} em {result.endpoint or '—'} "
+          f"(antes: {result.modelo_anterior}){redis}.")
+
+
 def cmd_settings(_args) -> None:
     from core.config import describe_settings
 
@@ -319,6 +333,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refazer", action="store_true",
                    help="Recoloca todas as conversas na fila (depois de mudar regras ou tópicos).")
     p.set_defaults(func=cmd_analyze)
+
+    modelo = sub.add_parser("modelo", help="O modelo que o bot de um cliente usa.").add_subparsers(
+        dest="modelo_command", required=True, metavar="ação")
+    p = modelo.add_parser("aplicar", help="Coloca um modelo em uso (o mesmo da página Clientes); "
+                          "recusa um modelo já desligado pelo provedor.")
+    p.add_argument("--cliente", required=True, metavar="SLUG", help="Slug do cliente.")
+    p.add_argument("--modelo", required=True, help="Nome do modelo (id da OpenAI ou adaptador).")
+    p.add_argument("--endpoint", metavar="URL", help="URL .../v1 onde o bot chama o modelo "
+                   "(padrão: derivada do nome).")
+    p.add_argument("--usuario", help="Quem aplica (padrão: o usuário do sistema).")
+    p.set_defaults(func=cmd_modelo_aplicar)
 
     p = sub.add_parser("settings", help="Lista as configurações e seus valores padrão.")
     p.set_defaults(func=cmd_settings)

@@ -314,6 +314,28 @@ class Settings(BaseSettings):
         "vírgula; o primeiro é o padrão. O vLLM da equipe precisa servir o mesmo modelo base.",
     )
 
+    # Models that shut down (core.finetune.sunset)
+    dias_aviso_desligamento: int = Field(
+        45, ge=0,
+        description="Com quantos dias de antecedência o painel avisa que o modelo de um cliente "
+        "será desligado pelo provedor.",
+    )
+    dias_antes_desligamento: int = Field(
+        2, ge=0,
+        description="Quantos dias antes do desligamento o poller troca sozinho o modelo do bot "
+        "(para o fine-tune mais novo que não será desligado, senão para o de contingência).",
+    )
+    modelo_contingencia: str | None = Field(
+        None,
+        description="Modelo de contingência padrão, para onde o poller move um bot cujo modelo "
+        "vai ser desligado (cada cliente pode ter o seu na página Clientes). Vazio = nenhum.",
+    )
+    modelo_contingencia_endpoint: str = Field(
+        "https://api.openai.com/v1",
+        description="URL (compatível com a OpenAI) onde o bot chama o modelo de contingência "
+        "padrão.",
+    )
+
     @model_validator(mode="after")
     def _vllm_url_bot_defaults_to_vllm_url(self) -> Settings:
         if not self.vllm_url_bot:

@@ -16,6 +16,11 @@ Routes (names used by `fail` and `calls`):
     jobs.events       GET  /v1/fine_tuning/jobs/{id}/events
     jobs.cancel       POST /v1/fine_tuning/jobs/{id}/cancel
     chat.completions  POST /v1/chat/completions           (answers per model: `chat_model`)
+    models.list       GET  /v1/models                     (with `shutdown_date` when set)
+    models.retrieve   GET  /v1/models/{id}
+
+`shutdown_dates` maps a model id to its "YYYY-MM-DD" shutdown date, as the API reports it;
+a fine-tune without a date of its own reports its base model's.
 
 Chat models are scripted per name (`chat_model`): a fixed answer or a function of the
 request's messages, the usage it reports, a latency, and "fails hard after N answers".
@@ -35,7 +40,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 FAKE_API_KEY = "sk-test-curadoria-fake"
 
@@ -121,6 +126,7 @@ class FakeOpenAI:
     create_delay: float = 0.0  # seconds jobs.create waits (widens race windows)
     chat_models: dict[str, ChatModel] = field(default_factory=dict)
     chat_log: list[dict[str, Any]] = field(default_factory=list)
+    shutdown_dates: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -482,7 +488,37 @@ class FakeOpenAI:
         return 200, job, {}
 
 
+    # --- models ----------------------------------------------------------------------
+    def _model_ids(self) -> list[str]:
+        finetunes = [j["fine_tuned_model"] for j in self.jobs.values() if j.get("fine_tuned_model")]
+        return sorted({*self.models, *self.chat_models, *finetunes})
+
+    def _model_object(self, model_id: str) -> dict[str, Any]:
+        obj = {"id": model_id, "object": "model", "created": 1_700_000_000,
+               "owned_by": "user-curadoria" if model_id.startswith("ft:") else "system"}
+        base = model_id.split(":")[1] if model_id.startswith("ft:") else model_id
+        shutdown = self.shutdown_dates.get(model_id) or self.shutdown_dates.get(base)
+        if shutdown:
+            obj["shutdown_date"] = shutdown
+        return obj
+
+    def _models_list(self, args, query, headers, body):
+        with self.lock:
+            return 200, {"object": "list",
+                         "data": [self._model_object(m) for m in self._model_ids()]}, {}
+
+    def _models_retrieve(self, args, query, headers, body):
+        with self.lock:
+            args = {"id": unquote(args["id"])}
+            if args["id"] not in self._model_ids():
+                return _error(404, f"The model '{args['id']}' does not exist",
+                              "invalid_request_error", "model", "model_not_found")
+            return 200, self._model_object(args["id"]), {}
+
+
 _ROUTES = [
+    ("GET", re.compile(r"^/v1/models$"), "models.list"),
+    ("GET", re.compile(r"^/v1/models/(?P<id>.+)$"), "models.retrieve"),
     ("POST", re.compile(r"^/v1/files$"), "files.create"),
     ("GET", re.compile(r"^/v1/files/(?P<id>[^/]+)/content$"), "files.content"),
     ("GET", re.compile(r"^/v1/files/(?P<id>[^/]+)$"), "files.retrieve"),

@@ -10,6 +10,7 @@ name to send: an OpenAI model id or a LoRA adapter's name on the team's vLLM) an
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from core.clientes.redis_source import connect, own_source
 from core.config import Settings, get_settings
 from core.db.tables import Cliente, ModeloHistorico
 from core.errors import InvalidInput, ServiceUnavailable
+from core.finetune import shutdown_dates
 from core.logs import log_event
 
 logger = logging.getLogger("curadoria.finetune")
@@ -184,6 +186,7 @@ def rollback_model(session: Session, slug: str, *, usuario: str,
         raise InvalidInput(f"O cliente '{cliente.nome}' já usa o modelo base "
                            f"({cliente.modelo_base}); não há para onde voltar.")
     alvo, endpoint = (None, None) if to_base else rollback_entry(session, cliente)
+    shutdown_notices(session, alvo or cliente.modelo_base)  # never back to a dead model
     anterior = cliente.modelo_ativo
     set_active_model(session, cliente, alvo, motivo="rollback_base" if alvo is None else "rollback",
                      alterado_por=usuario, endpoint=endpoint)
@@ -203,13 +206,32 @@ class ApplyResult:
     avisos: tuple[str, ...] = ()
 
 
+def shutdown_notices(session: Session, modelo: str, hoje: dt.date | None = None) -> tuple[str, ...]:
+    """Refuse (pt-BR) a model past its shutdown date; warn about one shutting down within
+    the warning window."""
+    hoje = hoje or shutdown_dates.today()
+    desligamento = shutdown_dates.shutdown_date(session, modelo)
+    dias = shutdown_dates.days_left(desligamento, hoje)
+    if dias is None or dias > get_settings().dias_aviso_desligamento:
+        return ()
+    data = f"{desligamento.data:%d/%m/%Y}"
+    if dias <= 0:
+        raise InvalidInput(f"O modelo {modelo} foi desligado pelo provedor em {data}: um bot "
+                           "apontado para ele não receberia respostas. Escolha outro modelo.")
+    return (f"Atenção: o modelo {modelo} será desligado pelo provedor em {data}, daqui a "
+            f"{dias} dia(s). Antes disso, treine um modelo aberto ou defina um modelo de "
+            "contingência.",)
+
+
 def apply_model(session: Session, slug: str, modelo: str, endpoint: str | None = None, *,
                 usuario: str, motivo: str = "manual",
-                fine_tuning_job_id: int | None = None) -> ApplyResult:
+                fine_tuning_job_id: int | None = None,
+                hoje: dt.date | None = None) -> ApplyResult:
     """Put `modelo` into use for the cliente by hand (the Clientes page, `python -m core
     modelo aplicar`, an approval): recorded, committed, then both Redis keys written.
 
     The model's name decides its endpoint when none is given (OpenAI or the team's vLLM).
+    A model past its shutdown date is refused; one shutting down soon comes with a warning.
     """
     modelo = (modelo or "").strip()
     if not modelo:
@@ -220,6 +242,7 @@ def apply_model(session: Session, slug: str, modelo: str, endpoint: str | None =
                            "endpoint ou defina CURADORIA_VLLM_URL.")
     if not endpoint.startswith(("http://", "https://")):
         raise InvalidInput(f"Endpoint inválido: {endpoint!r}. Use uma URL http(s)://.../v1.")
+    avisos = shutdown_notices(session, modelo, hoje)
     cliente = get_cliente(session, slug)
     session.execute(select(Cliente.id).where(Cliente.id == cliente.id).with_for_update())
     session.refresh(cliente)
@@ -236,7 +259,8 @@ def apply_model(session: Session, slug: str, modelo: str, endpoint: str | None =
         log_event(logger, "redis_modelo_falhou", cliente=cliente.slug, erro=exc.mensagem,
                   level=logging.WARNING)
         gravado = False
-    return ApplyResult(anterior, model_in_use(cliente), endpoint_in_use(cliente), gravado)
+    return ApplyResult(anterior, model_in_use(cliente), endpoint_in_use(cliente), gravado,
+                       avisos)
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,12 @@ same one later.
 To add a provider: write core/finetune/providers/<name>.py with `create_provider(settings)`
 (returns a `FineTuningProvider`, raises a `ProviderError` such as MissingApiKey) and
 `configuration_problem(settings)` (the pt-BR reason it cannot be used, '' when it can),
-then add its name to PROVIDERS below.
+then add its name to PROVIDERS below. A provider that knows when its models shut down
+also offers `list_shutdown_dates(settings)` (model id -> date or None).
 """
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from types import ModuleType
 
@@ -49,3 +51,14 @@ def get_provider(name: str | None = None, settings: Settings | None = None) -> F
 def configuration_problem(name: str | None = None, settings: Settings | None = None) -> str:
     """Why the provider cannot be used now, in pt-BR ('' when it can)."""
     return _module(name).configuration_problem(settings or get_settings())
+
+
+def list_shutdown_dates(name: str | None = None,
+                        settings: Settings | None = None) -> dict[str, dt.date | None] | None:
+    """The shutdown dates the provider reports (model id -> date or None), or None when
+    the provider cannot tell (e.g. adapters served by our own vLLM). Raises ProviderError
+    when the provider does not answer."""
+    module = _module(name)
+    if not hasattr(module, "list_shutdown_dates"):
+        return None
+    return module.list_shutdown_dates(settings or get_settings())

@@ -39,6 +39,7 @@ from core.finetune.deploy import (
     endpoint_for,
     model_in_use,
     set_active_model,
+    shutdown_notices,
     write_model_to_redis,
 )
 from core.finetune.provider import FineTuningProvider, ProviderError
@@ -216,6 +217,13 @@ def apply_job_model(engine: Engine, job_id: int, *, por: str) -> str:
         if not done:
             return "ignorado"
         job = session.get(FineTuningJob, job_id, populate_existing=True)
+        try:
+            shutdown_notices(session, job.modelo_implantado)
+        except InvalidInput as exc:  # a model past its shutdown date never goes into use
+            job.implantacao, job.implantacao_erro, job.aplicado_em = "falhou", exc.mensagem, None
+            log_event(logger, "implantacao_modelo_desligado", job=job_id,
+                      modelo=job.modelo_implantado, level=logging.WARNING)
+            return "falhou"
         cliente = session.get(Cliente, job.cliente_id)
         set_active_model(session, cliente, job.modelo_implantado, motivo="fine_tuning",
                          alterado_por=por, fine_tuning_job_id=job.id,

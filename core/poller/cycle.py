@@ -31,6 +31,8 @@ from core.db.engine import normalize_url
 from core.ingest.pipeline import ingest_all
 from core.finetune.follow import CheckSummary, ProviderFactory, check_jobs, poller_name
 from core.finetune.rollout import deploy_pending
+from core.finetune.shutdown_dates import refresh_shutdown_dates
+from core.finetune.sunset import guard_shutdowns
 from core.logs import log_event
 from core.finetune.deploy import sync_models_to_redis
 from core.db.tables import PollerHeartbeat
@@ -49,6 +51,7 @@ class CycleSummary:
     analise: str = "não executada"
     jobs: CheckSummary = field(default_factory=CheckSummary)
     redis_modelos: int = 0
+    desligamento: str = "não executado"
     webhooks_enviados: int = 0
     webhooks_falhas: int = 0
     erros: list[str] = field(default_factory=list)
@@ -279,6 +282,12 @@ def run_cycle(engine: Engine, provider_factory: ProviderFactory, *, nome: str | 
     for _, acao in implantados or ():
         if acao == "aplicado":
             summary.jobs.aplicados += 1
+    # Before the Redis sync: a bot moved off a dying model gets its keys this cycle.
+    step("desligamento_datas", lambda: refresh_shutdown_dates(engine))
+    guard = step("desligamento", lambda: guard_shutdowns(engine, por=nome))
+    if guard is not None:
+        summary.desligamento = (f"{len(guard.movidos)} trocado(s), "
+                                f"{len(guard.sem_alvo)} sem alvo")
     if analysis:
         summary.analise = step("analise", lambda: run_analysis(engine)) or "erro"
 

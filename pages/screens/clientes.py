@@ -17,7 +17,9 @@ from core.finetune.choice import (
     shutdown_text_for,
 )
 from core.poller.cycle import get_poller_status
+from core.finetune.sunset import model_status, own_contingency, set_contingency
 from pages.ui.common import current_user, plain, require_login, show_error, when
+from pages.ui.desligamento import render_shutdown_banner
 
 require_login()  # before anything touches the database
 
@@ -26,9 +28,12 @@ MOTIVOS = {
     "rollback": "Volta ao modelo anterior",
     "rollback_base": "Volta ao modelo base",
     "troca_de_provedor": "Troca de provedor (modelo fixado)",
+    "desligamento": "Troca antes do desligamento",
+    "manual": "Aplicado manualmente",
 }
 
 st.title("Clientes")
+render_shutdown_banner()
 
 with session_scope() as session:
     clientes = [(c.slug, c.nome) for c in list_clientes(session)]
@@ -126,6 +131,42 @@ if st.button("Salvar provedor e modelo base", icon=":material/save:", key="btn_f
         show_error(exc)
 if "provedor_msg" in st.session_state:
     st.success(st.session_state.pop("provedor_msg"), icon=":material/check:")
+st.subheader("Desligamento e contingência")
+with session_scope() as session:
+    status = model_status(session, slug)
+    propria, propria_endpoint = own_contingency(session, slug)
+st.caption(f"Provedor: {status.provedor} — endpoint: `{status.endpoint or '—'}`")
+if status.desligamento is None:
+    st.caption("Nenhuma data de desligamento conhecida para o modelo em uso.")
+else:
+    fonte = "informada pelo provedor" if status.fonte == "api" else "do catálogo interno"
+    st.caption(f"O modelo em uso será desligado em {status.desligamento:%d/%m/%Y} "
+               f"(faltam {status.dias_restantes} dias; data {fonte}).")
+if status.contingencia:
+    origem = "deste cliente" if propria else "padrão (CURADORIA_MODELO_CONTINGENCIA)"
+    st.caption(f"Modelo de contingência {origem}: `{status.contingencia}` em "
+               f"`{status.contingencia_endpoint}`")
+else:
+    st.caption("Nenhum modelo de contingência definido.")
+if "contingencia_msg" in st.session_state:
+    st.success(st.session_state.pop("contingencia_msg"), icon=":material/check:")
+novo_modelo = st.text_input("Modelo de contingência deste cliente", value=propria or "",
+                            key=f"contingencia_modelo_{slug}",
+                            help="Vazio = usar o padrão CURADORIA_MODELO_CONTINGENCIA.")
+novo_endpoint = st.text_input("Endpoint do modelo de contingência", value=propria_endpoint or "",
+                              key=f"contingencia_endpoint_{slug}",
+                              help="URL .../v1; vazio = derivada do nome do modelo.")
+if st.button("Salvar contingência", icon=":material/save:", key="btn_contingencia"):
+    try:
+        with session_scope() as session:
+            set_contingency(session, slug, novo_modelo, novo_endpoint)
+    except CuradoriaError as exc:
+        show_error(exc)
+    else:
+        st.session_state["contingencia_msg"] = (
+            f"Contingência salva: {novo_modelo.strip()}." if novo_modelo.strip()
+            else "Contingência própria removida: vale o padrão.")
+        st.rerun()
 
 st.subheader("Histórico de modelos")
 if not info.historico:

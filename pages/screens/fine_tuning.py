@@ -8,6 +8,7 @@ from core.errors import CuradoriaError
 from core.finetune.jobs import format_brl, format_usd, summarize_fine_tuning
 from core.finetune.start import preview_fine_tuning, start_fine_tuning
 from pages.ui.common import current_user, numero, plain, require_login, show_error, when
+from pages.ui.desligamento import render_shutdown_banner
 from pages.ui.progresso import render_job_progress
 
 require_login()  # before anything touches the database
@@ -81,6 +82,7 @@ def confirmar(cliente_id: int) -> None:
 
 
 st.title("Fine-tuning")
+render_shutdown_banner()
 if TOAST_KEY in st.session_state:
     st.toast(st.session_state.pop(TOAST_KEY), icon=":material/model_training:")
 

@@ -5,13 +5,17 @@ import streamlit as st
 
 from core.clientes.directory import summarize_clientes
 from core.db import session_scope
+from core.finetune.sunset import model_status_for_all
 from pages.ui.common import numero, require_login, when
+from pages.ui.desligamento import render_shutdown_banner
 
 require_login()  # before anything touches the database
 
 st.title("Visão geral")
+render_shutdown_banner()
 with session_scope() as session:
     resumo = summarize_clientes(session)
+    modelos = model_status_for_all(session)
 
 if not resumo:
     st.info("Ainda não há clientes. Importe as conversas de um bot ou gere dados de "
@@ -40,4 +44,23 @@ st.dataframe(
     ],
     hide_index=True,
     use_container_width=True,
+)
+
+st.subheader("Modelos em uso e desligamento")
+st.dataframe(
+    [
+        {
+            "Cliente": m.nome,
+            "Modelo em uso": m.modelo,
+            "Provedor": m.provedor,
+            "Endpoint": m.endpoint or "—",
+            "Desligamento": f"{m.desligamento:%d/%m/%Y}" if m.desligamento else "—",
+            "Dias restantes": m.dias_restantes,
+            "Contingência": m.contingencia or "—",
+        }
+        for m in modelos
+    ],
+    hide_index=True,
+    use_container_width=True,
+    key="tabela_desligamento",
 )

@@ -153,6 +153,27 @@ def create_provider(settings: Settings | None = None) -> FineTuningProvider:
     return OpenAIProvider(client)
 
 
+def list_shutdown_dates(settings: Settings | None = None) -> dict[str, dt.date | None]:
+    """Every model the key can see and its `shutdown_date` (None when the API gives none).
+
+    Raises a ProviderError (e.g. ProviderUnavailable) when the API cannot be read."""
+    provider = create_provider(settings)
+    page = _call(lambda: provider.client.models.list())
+    return {model.id: _shutdown_date(model) for model in page}
+
+
+def _shutdown_date(model: Any) -> dt.date | None:
+    raw = getattr(model, "shutdown_date", None)
+    if raw is None and getattr(model, "model_extra", None):
+        raw = model.model_extra.get("shutdown_date")
+    if isinstance(raw, (int, float)):  # tolerate a Unix timestamp
+        return dt.datetime.fromtimestamp(raw, dt.UTC).date()
+    try:
+        return dt.date.fromisoformat(str(raw)[:10]) if raw else None
+    except ValueError:
+        return None
+
+
 def _retry_after(exc: BaseException | None, attempt: int) -> float:
     """Seconds to wait before retrying: the server's retry-after, else a short backoff."""
     response = getattr(exc, "response", None)
