@@ -26,7 +26,8 @@ from core.review.analysis import (
 )
 from core.clientes.directory import create_cliente
 from core.errors import InvalidInput
-from core.db.tables import Conversa, ConversaAnalise, Mensagem
+from core.db.tables import Conversa, Mensagem
+from core.db.tables_analise import ConversaAnalise
 
 U, A = "user", "assistant"
 INICIO = dt.datetime(2026, 11, 10, 12)

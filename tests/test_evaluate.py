@@ -39,7 +39,8 @@ from core.finetune.evaluate import (
     run_evaluation,
 )
 from core.finetune.judge import combine, parse_verdict
-from core.db.tables import AvaliacaoExemplo, AvaliacaoModelo, FineTuningJob
+from core.db.tables import FineTuningJob
+from core.db.tables_avaliacao import AvaliacaoExemplo, AvaliacaoModelo
 from tests.conftest import PG_ADMIN_URL
 from tests.fake_openai import FakeOpenAI
 from tests.finetune_helpers import make_cliente

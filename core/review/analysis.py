@@ -23,14 +23,8 @@ from core.config import get_settings
 from core.db import session_scope
 from core.review.detection import PROBLEMAS, detect_problems, first_question
 from core.errors import InvalidInput
-from core.db.tables import (
-    AnaliseFila,
-    Conversa,
-    ConversaAnalise,
-    ConversaProblema,
-    ConversaResumo,
-    Mensagem,
-)
+from core.db.tables import Conversa, ConversaResumo, Mensagem
+from core.db.tables_analise import AnaliseFila, ConversaAnalise, ConversaProblema
 from core.review.readiness import Readiness, get_readiness
 from core.review.topics import OUTROS, cluster_questions, match_seed_topic, parse_topics
 
