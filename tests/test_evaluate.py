@@ -69,7 +69,9 @@ def proper(messages) -> str:
 
 @pytest.fixture
 def eval_settings(settings, monkeypatch):
-    """Half of the good conversas held out; fast retries; the SDK's own retries off."""
+    """The gate on; half of the good conversas held out; fast retries; the SDK's own
+    retries off."""
+    monkeypatch.setenv("CURADORIA_AVALIACAO_ATIVA", "true")
     monkeypatch.setenv("CURADORIA_DATASET_FRACAO_VALIDACAO", "0.5")
     monkeypatch.setenv("CURADORIA_AVALIACAO_BACKOFF_SECONDS", "0.02")
     monkeypatch.setenv("CURADORIA_OPENAI_MAX_RETRIES", "0")
