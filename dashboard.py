@@ -25,6 +25,8 @@ PAGES = [
     ("pages/dados_treino.py", "Dados de treino", ":material/dataset:", "dados-treino"),
     ("pages/fine_tuning.py", "Fine-tuning", ":material/model_training:", "fine-tuning"),
     ("pages/historico.py", "Histórico", ":material/history:", "historico"),
+    ("pages/avaliacao_modelos.py", "Avaliação de modelos", ":material/fact_check:",
+     "avaliacao-modelos"),
     ("pages/clientes.py", "Clientes", ":material/storefront:", "clientes"),
     ("pages/importacao.py", "Importação", ":material/download:", "importacao"),
 ]
