@@ -38,6 +38,8 @@ PAGES = [
     ("pages/screens/dados_treino.py", "Dados de treino", ":material/dataset:", "dados-treino"),
     ("pages/screens/fine_tuning.py", "Fine-tuning", ":material/model_training:", "fine-tuning"),
     ("pages/screens/historico.py", "Histórico", ":material/history:", "historico"),
+    ("pages/screens/avaliacao_modelos.py", "Avaliação de modelos", ":material/fact_check:",
+     "avaliacao-modelos"),
     ("pages/screens/clientes.py", "Clientes", ":material/storefront:", "clientes"),
     ("pages/screens/importacao.py", "Importação", ":material/download:", "importacao"),
 ]

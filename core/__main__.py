@@ -312,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", nargs="?", type=int, help="ID do job (fine_tuning_jobs.id).")
     p.add_argument("--limite", type=int, default=20, help="Quantos jobs listar (padrão 20).")
     p.set_defaults(func=cmd_finetune_status)
+    from core.finetune.approval_cli import add_commands as add_evaluation_commands
+
+    add_evaluation_commands(finetune)  # avaliar, aprovar, rejeitar
 
     p = sub.add_parser("export", help="Gera o arquivo de treino (JSONL) exatamente como seria "
                        "enviado e mostra o relatório; código de saída 2 se ele não seria aceito.")

@@ -77,8 +77,13 @@ def empty_database(engine: Engine) -> None:
 
 @pytest.fixture
 def settings(migrated_url, monkeypatch, tmp_path):
-    """Settings pointing at the test database, with files under tmp_path."""
+    """Settings pointing at the test database, with files under tmp_path.
+
+    The evaluation gate is off (a succeeded job is applied at once, as the tests written
+    before it expect); tests of the gate turn it on with CURADORIA_AVALIACAO_ATIVA=true.
+    Subprocesses started by a test inherit this environment."""
     monkeypatch.setenv("DATABASE_URL", migrated_url)
+    monkeypatch.setenv("CURADORIA_AVALIACAO_ATIVA", "false")
     monkeypatch.setenv("CURADORIA_INITIAL_PASSWORD_FILE", str(tmp_path / "senha_inicial.txt"))
     monkeypatch.setenv("CURADORIA_FINE_TUNING_DIR", str(tmp_path / "ft"))
     monkeypatch.delenv("REDIS_URL", raising=False)

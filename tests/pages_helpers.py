@@ -15,13 +15,18 @@ DASHBOARD = str(ROOT / "dashboard.py")
 SENHA = "senha-de-teste-123"
 
 
-def menu_pages() -> list[str]:
-    """The page paths of dashboard.PAGES, read without running the dashboard script."""
+def menu_entries() -> list[tuple[str, str, str, str]]:
+    """dashboard.PAGES (path, title, icon, url path), read without running the dashboard."""
     tree = ast.parse(Path(DASHBOARD).read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PAGES":
-            return [entry[0] for entry in ast.literal_eval(node.value)]
+            return [tuple(entry) for entry in ast.literal_eval(node.value)]
     raise AssertionError("dashboard.py has no PAGES")
+
+
+def menu_pages() -> list[str]:
+    """The page paths of dashboard.PAGES, read without running the dashboard script."""
+    return [entry[0] for entry in menu_entries()]
 
 
 def make_admin(engine, usuario: str = "ana") -> str:

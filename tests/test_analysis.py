@@ -10,7 +10,8 @@ from sqlalchemy import func, select, update
 
 from core.__main__ import main as cli
 from core.clientes.directory import create_cliente
-from core.db.tables import Conversa, ConversaAnalise, Mensagem
+from core.db.tables import Conversa, Mensagem
+from core.db.tables_analise import ConversaAnalise
 from core.errors import InvalidInput
 from core.review.analysis import (
     PROBLEMAS,

@@ -24,23 +24,27 @@ from tests.browser_helpers import (  # noqa: F401  (the launch args select Debia
     browser_type_launch_args,
 )
 from tests.conversas_factory import add_cliente, add_conversa
+from tests.pages_helpers import menu_entries
 
 pytestmark = pytest.mark.browser
 
 CLIENTE = "Padaria Zebra Confidencial"
 SEGREDOS = (CLIENTE, "zebra-confidencial", "mensagem-sigilosa-7391", "resposta-sigilosa-8462")
-URL_PATHS = ["", "visao-geral", "conversas", "analise", "dados-treino", "fine-tuning", "historico",
-             "clientes", "importacao", "entrar", "trocar-senha"]
+# Every url path of dashboard.PAGES (read from the file, so a new screen is covered too),
+# plus the login and password pages.
+URL_PATHS = ["", *(entry[3] for entry in menu_entries()), "entrar", "trocar-senha"]
 # What pages/ held before the screens moved into pages/screens/, what it holds now, and the
 # login page's own internal path.
-FILE_NAMES = ["visao_geral", "dados_treino", "fine_tuning", "_common", "common", "dashboard",
+FILE_NAMES = [*(Path(entry[0]).stem for entry in menu_entries()),
+              "visao_geral", "dados_treino", "fine_tuning", "_common", "common", "dashboard",
               "progresso", "_components", "components", "screens", "screens/conversas",
               "screens/visao_geral", "ui", "ui/common", "pages", "pages/conversas", "__init__",
               "inicio"]
 QUERY = "?conversa=1&cliente=zebra-confidencial&pagina=1"
 TARGETS = [p + q for p in dict.fromkeys(URL_PATHS + FILE_NAMES) for q in ("", QUERY)]
 SCREEN_TITLES = ("Visão geral", "Todas as Conversas", "Análise de Treinamento", "Dados de treino",
-                 "Fine-tuning", "Histórico", "Clientes", "Importação", "Troque sua senha")
+                 "Fine-tuning", "Histórico", "Avaliação de modelos", "Clientes", "Importação",
+                 "Troque sua senha")
 BATCH = 8
 WAIT_SECONDS = 25  # for a whole batch of pages opened together
 

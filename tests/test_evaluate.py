@@ -39,7 +39,8 @@ from core.finetune.evaluate import (
     run_evaluation,
 )
 from core.finetune.judge import combine, parse_verdict
-from core.db.tables import AvaliacaoExemplo, AvaliacaoModelo, FineTuningJob
+from core.db.tables import FineTuningJob
+from core.db.tables_avaliacao import AvaliacaoExemplo, AvaliacaoModelo
 from tests.conftest import PG_ADMIN_URL
 from tests.fake_openai import FakeOpenAI
 from tests.finetune_helpers import make_cliente
@@ -68,7 +69,9 @@ def proper(messages) -> str:
 
 @pytest.fixture
 def eval_settings(settings, monkeypatch):
-    """Half of the good conversas held out; fast retries; the SDK's own retries off."""
+    """The gate on; half of the good conversas held out; fast retries; the SDK's own
+    retries off."""
+    monkeypatch.setenv("CURADORIA_AVALIACAO_ATIVA", "true")
     monkeypatch.setenv("CURADORIA_DATASET_FRACAO_VALIDACAO", "0.5")
     monkeypatch.setenv("CURADORIA_AVALIACAO_BACKOFF_SECONDS", "0.02")
     monkeypatch.setenv("CURADORIA_OPENAI_MAX_RETRIES", "0")

@@ -41,10 +41,15 @@ class JobResumo:
     erro: str | None
     created_at: dt.datetime | None
     completed_at: dt.datetime | None
+    implantacao: str | None = None  # the deployment of a succeeded job's model
 
     @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def aguardando_aprovacao(self) -> bool:
+        return self.implantacao == "aguardando_aprovacao"
 
 
 def _resumo(job: FineTuningJob, cliente: Cliente) -> JobResumo:
@@ -56,6 +61,7 @@ def _resumo(job: FineTuningJob, cliente: Cliente) -> JobResumo:
         custo_real=job.custo_real, tokens_estimados=job.tokens_estimados,
         openai_job_id=job.openai_job_id, iniciado_por=job.iniciado_por, erro=job.erro,
         created_at=job.created_at, completed_at=job.completed_at,
+        implantacao=job.implantacao,
     )
 
 

@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from core.finetune.chat import ChatAnswer
+from core.config import Settings, get_settings
+from core.finetune.chat import ChatAnswer, Endpoint
 
 VEREDITOS = ("A", "B", "empate")
 
@@ -113,3 +114,13 @@ def judge_pair(ask: Callable[..., ChatAnswer], contexto: list[dict[str, str]], c
     tokens = (first.tokens_entrada + second.tokens_entrada,
               first.tokens_saida + second.tokens_saida)
     return record, tokens
+
+
+def judge_from_settings(settings: Settings | None = None) -> Endpoint | None:
+    """The judge configured by CURADORIA_JUIZ_MODELO (+ _ENDPOINT, _API_KEY), or None."""
+    settings = settings or get_settings()
+    if not (settings.juiz_modelo or "").strip():
+        return None
+    key = settings.juiz_api_key.get_secret_value() if settings.juiz_api_key else None
+    return Endpoint(model=settings.juiz_modelo.strip(), base_url=settings.juiz_endpoint or None,
+                    api_key=key)

@@ -188,7 +188,7 @@ def hold_for_approval(engine: Engine, job_id: int, motivo: str) -> str:
         done = session.execute(
             update(FineTuningJob)
             .where(FineTuningJob.id == job_id, FineTuningJob.implantacao == "pendente")
-            .values(implantacao="aguardando_aprovacao")).rowcount
+            .values(implantacao="aguardando_aprovacao", implantacao_erro=motivo[:2000])).rowcount
         if not done:
             return "ignorado"
         job = session.get(FineTuningJob, job_id)

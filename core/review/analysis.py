@@ -21,14 +21,8 @@ from sqlalchemy.orm import Session
 from core.clientes.directory import list_clientes
 from core.config import get_settings
 from core.db import session_scope
-from core.db.tables import (
-    AnaliseFila,
-    Conversa,
-    ConversaAnalise,
-    ConversaProblema,
-    ConversaResumo,
-    Mensagem,
-)
+from core.db.tables import Conversa, ConversaResumo, Mensagem
+from core.db.tables_analise import AnaliseFila, ConversaAnalise, ConversaProblema
 from core.errors import InvalidInput
 from core.review.detection import PROBLEMAS, detect_problems, first_question
 from core.review.readiness import Readiness, get_readiness

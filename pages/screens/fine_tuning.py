@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.db import get_engine, session_scope
 from core.errors import CuradoriaError
+from core.finetune.comparison import awaiting_approval
 from core.finetune.jobs import format_brl, format_usd, summarize_fine_tuning
 from core.finetune.start import preview_fine_tuning, start_fine_tuning
 from pages.ui.common import current_user, numero, plain, require_login, show_error, when
@@ -88,6 +89,9 @@ if TOAST_KEY in st.session_state:
 
 with session_scope() as session:
     clientes = summarize_fine_tuning(session)
+    aguardando = {}
+    for pendente in awaiting_approval(session):
+        aguardando.setdefault(pendente.cliente_id, []).append(pendente)
 
 if not clientes:
     st.info("Ainda não há clientes.")
@@ -105,6 +109,14 @@ for item in clientes:
                                       f"{r.ruins} ruins (mín. {r.min_ruins})")
         st.caption(f"Modelo base: {plain(item.modelo_base)} — {plain(item.desligamento)} "
                    f"Modelo em uso: {plain(item.modelo_ativo or item.modelo_base)}")
+        for pendente in aguardando.get(item.cliente_id, []):
+            st.warning(f"Job #{pendente.job_id}: modelo novo aguardando aprovação — o bot "
+                       "continua com o modelo atual até um administrador decidir.",
+                       icon=":material/pending:")
+            st.page_link("pages/screens/avaliacao_modelos.py", label="Comparar e aprovar ou rejeitar",
+                         icon=":material/fact_check:",
+                         query_params={"avaliacao": pendente.avaliacao_id}
+                         if pendente.avaliacao_id else None)
         job = item.job_aberto
         if job is not None:
             st.info(f"Job #{job.id}: {plain(job.status_label)}"

@@ -5,10 +5,47 @@ import streamlit as st
 
 from core.clientes.directory import list_clientes
 from core.db import session_scope
-from core.finetune.jobs import STATUS_LABELS, format_brl, list_jobs
-from pages.ui.common import require_login, when
+from core.finetune.comparison import DECISAO_LABELS, list_evaluation_items
+from core.finetune.jobs import STATUS_LABELS, format_brl, format_usd, list_jobs
+from pages.ui.common import plain, require_login, when
 
 require_login()  # before anything touches the database
+
+AVALIACAO_PAGE = "pages/screens/avaliacao_modelos.py"
+
+
+def avaliacoes(cliente_id: int | None) -> None:
+    """Every evaluation of a new model: who, when, models, scores, decision."""
+    with session_scope() as session:
+        items = list_evaluation_items(session, cliente_id=cliente_id)
+    st.subheader("Avaliações de modelos")
+    if not items:
+        st.caption("Nenhuma avaliação de modelo com esses filtros.")
+        return
+    linhas = []
+    for item in items:
+        ev, resumo = item.avaliacao, item.avaliacao.resumo or {}
+        novo, atual = resumo.get("candidato") or {}, resumo.get("atual") or {}
+        juiz = resumo.get("juiz") or {}
+        linhas.append({
+            "Avaliação": ev.id, "Job": ev.fine_tuning_job_id, "Cliente": item.cliente_nome,
+            "Criada por": ev.criada_por or "—", "Em": when(ev.criada_em),
+            "Modelo novo": ev.modelo_candidato, "Modelo atual": ev.modelo_atual,
+            "Exemplos": ev.exemplos,
+            "Problemas (novo / atual)": f"{novo.get('respostas_com_problema', '—')} / "
+                                        f"{atual.get('respostas_com_problema', '—')}",
+            "chrF (novo / atual)": f"{novo.get('chrf_medio', '—')} / {atual.get('chrf_medio', '—')}",
+            "Vitórias do novo": juiz.get("taxa_vitoria", "—"),
+            "Custo": format_usd(ev.custo_usd),
+            "Situação": ev.status,
+            "Decisão": DECISAO_LABELS.get(ev.decisao, "—") if ev.decisao else "—",
+            "Decidida por": ev.decidida_por or "—",
+        })
+    st.dataframe(linhas, hide_index=True, width="stretch")
+    if any(i.pode_decidir for i in items):
+        st.warning("Há modelo novo aguardando aprovação.", icon=":material/pending:")
+    st.page_link(AVALIACAO_PAGE, label="Ver as respostas lado a lado e aprovar ou rejeitar",
+                 icon=":material/fact_check:")
 
 st.title("Histórico")
 
@@ -26,6 +63,7 @@ with session_scope() as session:
 
 if not jobs:
     st.info("Nenhum job de fine-tuning com esses filtros.")
+    avaliacoes(cliente_id)
     st.stop()
 
 st.caption(f"{len(jobs)} job(s)")
@@ -35,7 +73,8 @@ st.dataframe(
             "Job": j.id,
             "Cliente": j.cliente_nome,
             "Status": j.status_label + (f" ({j.progresso}%)" if j.status == "running"
-                                        and j.progresso is not None else ""),
+                                        and j.progresso is not None else "")
+                      + (" — aguardando aprovação" if j.aguardando_aprovacao else ""),
             "Conversas usadas": j.conversas_usadas,
             "Modelo": j.modelo_fine_tuned or j.modelo_base,
             "Custo": format_brl(j.custo_real if j.custo_real is not None else j.custo_estimado),
@@ -49,3 +88,5 @@ st.dataframe(
     hide_index=True,
     width="stretch",
 )
+
+avaliacoes(cliente_id)
