@@ -20,7 +20,7 @@ from core.finetune.comparison import (
     list_evaluation_items,
 )
 from core.finetune.jobs import format_usd
-from pages.ui.common import current_user, plain, require_login, show_error, when
+from pages.ui.common import current_user, require_login, show_error, when
 
 require_login()  # before anything touches the database
 

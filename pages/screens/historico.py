@@ -7,7 +7,7 @@ from core.clientes.directory import list_clientes
 from core.db import session_scope
 from core.finetune.comparison import DECISAO_LABELS, list_evaluation_items
 from core.finetune.jobs import STATUS_LABELS, format_brl, format_usd, list_jobs
-from pages.ui.common import plain, require_login, when
+from pages.ui.common import require_login, when
 
 require_login()  # before anything touches the database
 
