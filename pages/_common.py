@@ -25,3 +25,13 @@ def numero(n: int) -> str:
 
 def show_error(exc: Exception) -> None:
     st.error(str(exc), icon=":material/error:")
+
+
+def require_login() -> str:
+    """The logged-in admin, or stop the screen (dashboard.py's gate registers screens only
+    after login; a screen checks the session itself too)."""
+    usuario = st.session_state.get(USER_KEY)
+    if not usuario:
+        st.error("Entre no painel para ver esta tela.", icon=":material/lock:")
+        st.stop()
+    return usuario

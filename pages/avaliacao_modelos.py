@@ -20,7 +20,7 @@ from core.finetune.comparison import (
     list_evaluation_items,
 )
 from core.finetune.jobs import format_usd
-from pages._common import current_user, show_error, when
+from pages._common import current_user, require_login, show_error, when
 
 TOAST_KEY = "aval_toast"
 FILTROS = {"Todos": None, "Pioraram": "piorou", "Melhoraram": "melhorou", "Iguais": "igual"}
@@ -57,6 +57,7 @@ def lado(resumo: dict, nome: str) -> str:
             f"custo {format_usd(side.get('custo_usd'))}")
 
 
+require_login()
 st.title("Avaliação de modelos")
 if TOAST_KEY in st.session_state:
     st.toast(st.session_state.pop(TOAST_KEY), icon=":material/fact_check:")
