@@ -6,13 +6,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from streamlit.testing.v1 import AppTest
+
 from core import config as config_module
 from core.db import session_scope
 from core.db.tables import Cliente, FineTuningJob
 from core.finetune.evaluate import Endpoint, job_files_dir, latest_evaluation, run_evaluation
 from core.training.dataset import build_training_files
 from tests.finetune_helpers import make_cliente
-from tests.pages_helpers import logged_in_dashboard
+from tests.pages_helpers import ROOT, logged_in_dashboard
 
 PAGE = "pages/screens/avaliacao_modelos.py"
 CANDIDATO = "ft:gpt-4o-mini-2024-07-18:fake-org:loja-do-joao:abc123"
@@ -154,3 +156,10 @@ def test_a_held_job_without_an_evaluation_can_still_be_decided(engine, held_job)
     at.run()
     with session_scope(engine) as session:
         assert session.get(FineTuningJob, other_id).implantacao == "rejeitado"
+
+
+def test_the_screen_opened_without_a_session_shows_nothing_but_a_login_notice(engine, held_job):
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=30)
+    at.run()
+    assert [e.value for e in at.error] == ["Entre no painel para ver esta tela."]
+    assert not at.text and not at.selectbox and not at.button

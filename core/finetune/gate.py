@@ -65,8 +65,8 @@ def evaluation_gate(engine: Engine, job_id: int, candidate: Candidate) -> str:
     try:
         evaluation = run_for_job(engine, job_id, candidate.modelo, candidate.endpoint,
                                  atual, endpoint_atual, criada_por=POLLER, settings=settings)
-    except NoHeldOutExamples as exc:
-        return (f"Sem evidência: o modelo novo não pôde ser avaliado ({exc.mensagem}). "
+    except (NoHeldOutExamples, InvalidInput) as exc:
+        return (f"Sem evidência: o modelo novo não pôde ser avaliado. {exc.mensagem} "
                 "Compare-o com o atual antes de aprovar.")
     if evaluation.status != "concluida":
         raise ProviderUnavailable(

@@ -59,6 +59,7 @@ def lado(resumo: dict, nome: str) -> str:
             f"custo {format_usd(side.get('custo_usd'))}")
 
 
+require_login()
 st.title("Avaliação de modelos")
 if TOAST_KEY in st.session_state:
     st.toast(st.session_state.pop(TOAST_KEY), icon=":material/fact_check:")
