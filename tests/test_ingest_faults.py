@@ -10,6 +10,7 @@ import sys
 import time
 import tracemalloc
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 import redis as redis_lib
@@ -191,6 +192,24 @@ def _cli_env(settings, **extra) -> dict:
     return env
 
 
+def _named_url(settings, name: str) -> str:
+    """The test database, with connections PostgreSQL lists under application_name `name`."""
+    if not settings.database_url.startswith("postgresql"):
+        return settings.database_url
+    return f"{settings.database_url}?application_name={name}"
+
+
+def _wait_backends_gone(engine, name: str) -> None:
+    """PostgreSQL drops a dead client's session (and its locks) a moment after it dies."""
+    if engine.dialect.name != "postgresql":
+        return
+    def gone():
+        with engine.connect() as conn:
+            return not conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n"),
+                                   {"n": name})
+    _wait_for(gone, 30, f"the sessions of {name} to end")
+
+
 def _large_import(settings, *, pdeathsig: bool = True, database_url: str | None = None,
                   **popen) -> subprocess.Popen:
     """`python -m core ingest --cliente loja` with a reader process whatever the size."""
@@ -201,9 +220,36 @@ def _large_import(settings, *, pdeathsig: bool = True, database_url: str | None 
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, **popen)
 
 
+def _has_redis_connection(pid: int) -> bool:
+    """Whether the process has a TCP connection open to the test Redis's port."""
+    port = urlsplit(REDIS_TEST_URL).port or 6379
+    try:
+        inodes = {os.readlink(f"/proc/{pid}/fd/{fd}")[len("socket:["):-1]
+                  for fd in os.listdir(f"/proc/{pid}/fd")
+                  if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")}
+        for table in ("tcp", "tcp6"):
+            with open(f"/proc/{pid}/net/{table}") as handle:
+                for line in handle.readlines()[1:]:
+                    fields = line.split()
+                    if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
+                        return True
+    except OSError:
+        pass
+    return False
+
+
 def _reader_of(pid: int) -> int:
-    return _wait_for(lambda: next((c for c in _children(pid) if "spawn_main" in _cmdline(c)), None),
-                     30, "the reader process")
+    """The import's reader process, once it runs our code: it has connected to Redis.
+
+    (Killed earlier, while Python starts and imports, a reader ends as soon as it gets
+    to run: it finds its parent gone. That window is not what is tested here.)
+    """
+    def running_reader():
+        for child in _children(pid):
+            if "spawn_main" in _cmdline(child) and _has_redis_connection(child):
+                return child
+        return None
+    return _wait_for(running_reader, 60, "the reader process to connect to Redis")
 
 
 @pytest.mark.parametrize("pdeathsig", [True, False], ids=["prctl", "portable-checks"])
@@ -212,11 +258,12 @@ def test_a_kill_9_of_a_large_import_leaves_no_process_behind_and_the_next_run_cl
     if backend != "postgresql":
         pytest.skip("the writer is held with PostgreSQL's per-cliente advisory lock")
     _load_demo(redis_client, redis_prefix, bot, conversas=120)  # ~900 entries: 9 batches
+    name = f"ingest-{uuid.uuid4().hex[:8]}"
     held = _hold_writer(engine, cliente)
     try:
-        proc = _large_import(settings, pdeathsig=pdeathsig)
+        proc = _large_import(settings, pdeathsig=pdeathsig, database_url=_named_url(settings, name))
         reader = _reader_of(proc.pid)
-        time.sleep(1.5)  # let it connect to Redis, read and fill the pipe
+        time.sleep(0.5)  # let it read and fill the pipe
         family = _descendants(proc.pid)
         assert reader in family and _running(reader)
         proc.send_signal(signal.SIGKILL)
@@ -229,6 +276,7 @@ def test_a_kill_9_of_a_large_import_leaves_no_process_behind_and_the_next_run_cl
     with session_scope(engine) as session:
         [killed] = session.scalars(select(Importacao)).all()
     assert killed.concluida_em is None
+    _wait_backends_gone(engine, name)
     summary = ingest_cliente(engine, cliente)
     assert summary.erro is None and summary.mensagens_novas > 700
     with session_scope(engine) as session:
@@ -245,7 +293,7 @@ def test_an_import_whose_reader_is_killed_ends_with_an_error_instead_of_waiting_
     try:
         proc = _large_import(settings, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         reader = _reader_of(proc.pid)
-        time.sleep(1.5)
+        time.sleep(0.5)
         os.kill(reader, signal.SIGKILL)
     finally:
         held.rollback()
@@ -258,13 +306,14 @@ def test_an_import_whose_reader_is_killed_ends_with_an_error_instead_of_waiting_
     assert run.concluida_em is not None and "terminou inesperadamente" in run.erro
 
 
-def _kill_self_in_walk(settings, mode: str) -> subprocess.Popen:
+def _kill_self_in_walk(settings, mode: str, name: str) -> subprocess.Popen:
     """An import that dies (mode 'die') or waits for stdin (mode 'wait') once its run is open."""
     action = "os.kill(os.getpid(), 9)" if mode == "die" else "(print('aberta', flush=True), sys.stdin.readline())"
     code = ("import os, sys, core.ingest.pipeline as i; from core.db import get_engine; "
             f"i._walk = lambda run: {action}; "
             "print(i.ingest_cliente(get_engine(), 'loja').erro, flush=True)")
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=_cli_env(settings),
+    env = _cli_env(settings, DATABASE_URL=_named_url(settings, name))
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
@@ -276,9 +325,11 @@ def _runs(engine) -> list[Importacao]:
 def test_a_run_left_open_by_a_dead_process_is_closed_as_interrupted_by_the_next_run(
         engine, cliente, bot, settings):
     bot.store(NUMERO, "user", "oi", now_ms() - 3_600_000)
-    dead = _kill_self_in_walk(settings, "die")
+    name = f"ingest-{uuid.uuid4().hex[:8]}"
+    dead = _kill_self_in_walk(settings, "die", name)
     dead.communicate(timeout=60)
     assert dead.returncode == -signal.SIGKILL
+    _wait_backends_gone(engine, name)
     [left_open] = _runs(engine)
     assert left_open.concluida_em is None
     summary = ingest_cliente(engine, cliente)
@@ -290,7 +341,7 @@ def test_a_run_left_open_by_a_dead_process_is_closed_as_interrupted_by_the_next_
 
 def test_a_run_still_in_progress_in_another_process_is_left_alone(engine, cliente, bot, settings):
     bot.store(NUMERO, "user", "oi", now_ms() - 3_600_000)
-    alive = _kill_self_in_walk(settings, "wait")
+    alive = _kill_self_in_walk(settings, "wait", f"ingest-{uuid.uuid4().hex[:8]}")
     try:
         assert alive.stdout.readline().strip() == "aberta"
         ingest_cliente(engine, cliente)
@@ -321,10 +372,6 @@ def test_an_import_stopped_with_ctrl_c_is_closed_as_interrupted_not_as_done(engi
 
 # --- the database failing mid-import ------------------------------------------------------
 
-def _app_url(settings, name: str) -> str:
-    return f"{settings.database_url}?application_name={name}"
-
-
 def _waiting_backend(admin, name: str) -> int:
     """The import's backend once it waits at the per-cliente lock, inside a query."""
     def find():
@@ -349,7 +396,7 @@ def test_a_database_connection_killed_mid_import_is_one_line_an_exit_code_and_a_
     name = f"ingest-{uuid.uuid4().hex[:8]}"
     held = _hold_writer(engine, cliente)
     try:
-        proc = _large_import(settings, database_url=_app_url(settings, name),
+        proc = _large_import(settings, database_url=_named_url(settings, name),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         backend_pid = _waiting_backend(pg_admin, name)
         with pg_admin.connect() as conn:
@@ -379,7 +426,7 @@ def test_a_database_gone_mid_import_is_one_line_and_the_next_run_closes_the_open
     name = f"ingest-{uuid.uuid4().hex[:8]}"
     held = _hold_writer(engine, cliente)
     try:
-        proc = _large_import(settings, database_url=_app_url(settings, name),
+        proc = _large_import(settings, database_url=_named_url(settings, name),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         _waiting_backend(pg_admin, name)
         with pg_admin.connect() as conn:
@@ -400,6 +447,7 @@ def test_a_database_gone_mid_import_is_one_line_and_the_next_run_closes_the_open
                          "marca como interrompida.")
     [left_open] = _runs(engine)
     assert left_open.concluida_em is None
+    _wait_backends_gone(engine, name)
     assert ingest_cliente(engine, cliente).erro is None
     closed, _new = _runs(engine)
     assert closed.erro == INTERRUPTED and closed.concluida_em is not None

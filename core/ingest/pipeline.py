@@ -544,7 +544,7 @@ class ReaderLost(Exception):
 def _receive(receiving, reader) -> object:
     try:
         return pickle.loads(receiving.recv_bytes())
-    except EOFError:
+    except (EOFError, OSError):  # OSError: "got end of file during message"
         reader.join(5)
         raise ReaderLost(reader.exitcode) from None
 
