@@ -38,7 +38,8 @@ def read_everything(prefix: str) -> tuple[int, float, float, float, int]:
     from core.clock import to_epoch_ms, utcnow
     from core.config import get_settings
     from core.clientes.redis_source import RedisSource
-    from core.ingest.pipeline import LIST_KEY, ModelTimeline, _read_batch, _ReaderState
+    from core.ingest.parse import ModelTimeline
+    from core.ingest.source import LIST_KEY, _read_batch, _ReaderState
     from core.db.tables import Cliente
 
     settings = get_settings()

@@ -20,12 +20,8 @@ from core.db import session_scope
 from core.db.tables import Conversa, EntradaRejeitada, Importacao, Mensagem, ModeloHistorico
 from core.errors import InvalidInput
 from core.ingest.phones import format_whatsapp
-from core.ingest.pipeline import (
-    ingest_all,
-    ingest_cliente,
-    list_rejected_entries,
-    split_by_inactivity,
-)
+from core.ingest.parse import split_by_inactivity
+from core.ingest.pipeline import ingest_all, ingest_cliente, list_rejected_entries
 from tests.conftest import REDIS_TEST_URL
 
 ROOT = Path(__file__).resolve().parent.parent

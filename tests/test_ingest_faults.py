@@ -18,7 +18,9 @@ from sqlalchemy import create_engine, select, text
 
 from core.clientes.directory import ensure_cliente
 from core.db import session_scope
-from core.ingest.pipeline import fetch_values, ingest_cliente, list_rejected_entries, max_value_bytes
+from core.ingest.parse import max_value_bytes
+from core.ingest.pipeline import ingest_cliente, list_rejected_entries
+from core.ingest.source import fetch_values
 from core.ingest.runs import INTERRUPTED
 from core.db.tables import Importacao
 from tests.conftest import PG_ADMIN_URL, REDIS_TEST_URL
@@ -213,8 +215,8 @@ def _wait_backends_gone(engine, name: str) -> None:
 def _large_import(settings, *, pdeathsig: bool = True, database_url: str | None = None,
                   **popen) -> subprocess.Popen:
     """`python -m core ingest --cliente loja` with a reader process whatever the size."""
-    code = ("import sys, core.ingest.pipeline as i; i.PROCESS_THRESHOLD = 1; "
-            f"i.USE_PDEATHSIG = {pdeathsig}; from core.__main__ import main; "
+    code = ("import sys, core.ingest.pipeline as i, core.ingest.source as s; i.PROCESS_THRESHOLD = 1; "
+            f"s.USE_PDEATHSIG = {pdeathsig}; from core.__main__ import main; "
             "sys.exit(main(['ingest', '--cliente', 'loja']))")
     env = _cli_env(settings, **({"DATABASE_URL": database_url} if database_url else {}))
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, **popen)

@@ -1,1 +1,1 @@
-"""Ingest: the bots' Redis messages into the database (pipeline.py; split pending)."""
+"""Ingest: the bots' Redis messages into the database (pipeline.py runs an import)."""
