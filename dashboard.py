@@ -24,6 +24,8 @@ from pages.ui.common import (
     oidc_configured,
     plain,
     remember_login,
+    rerun_app_unless_logged_in,
+    session_still_valid,
     show_error,
     when,
 )
@@ -114,6 +116,7 @@ def notifications_sidebar() -> None:
     from core import notify
     from core.poll import get_poller_status
 
+    rerun_app_unless_logged_in()
     try:
         with session_scope() as session:
             unread = notify.count_unread(session)
@@ -149,6 +152,8 @@ def notifications_sidebar() -> None:
 def mark_all_read() -> None:
     from core import notify
 
+    if not session_still_valid():  # a callback runs before the gate
+        return
     with session_scope() as session:
         notify.mark_read(session)
 

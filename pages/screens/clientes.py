@@ -8,7 +8,7 @@ from core.db import session_scope
 from core.errors import CuradoriaError
 from core.modelos import describe_cliente_model, rollback_model
 from core.poll import get_poller_status
-from pages.ui.common import current_user, plain, require_login, show_error, when
+from pages.ui.common import current_user, plain, require_login, session_still_valid, show_error, when
 
 require_login()  # before anything touches the database
 
@@ -45,6 +45,8 @@ if "rollback_msg" in st.session_state:
 
 
 def reverter(para_base: bool) -> None:
+    if not session_still_valid():  # a callback runs before any login check
+        return
     try:
         with session_scope() as session:
             result = rollback_model(session, slug, usuario=current_user(), to_base=para_base)
