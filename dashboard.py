@@ -24,6 +24,8 @@ from pages.ui.common import (
     oidc_configured,
     plain,
     remember_login,
+    rerun_app_unless_logged_in,
+    session_still_valid,
     show_error,
     when,
 )
@@ -116,6 +118,7 @@ def notifications_sidebar() -> None:
     from core.poller import notify
     from core.poller.cycle import get_poller_status
 
+    rerun_app_unless_logged_in()
     try:
         with session_scope() as session:
             unread = notify.count_unread(session)
@@ -151,6 +154,8 @@ def notifications_sidebar() -> None:
 def mark_all_read() -> None:
     from core.poller import notify
 
+    if not session_still_valid():  # a callback runs before the gate
+        return
     with session_scope() as session:
         notify.mark_read(session)
 

@@ -30,11 +30,19 @@ def preload() -> None:
     import streamlit.web.server.starlette.starlette_server  # noqa: F401
     import uvicorn  # noqa: F401
 
+    import sqlite3  # noqa: F401
+
+    import alembic.command  # noqa: F401
+    import alembic.config  # noqa: F401
+    import alembic.script  # noqa: F401
+    import mako.template  # noqa: F401
+
     import core.auth  # noqa: F401
     import core.config  # noqa: F401
     import core.db  # noqa: F401
     import core.errors  # noqa: F401
     import core.notify  # noqa: F401
+    import pages.ui.common  # noqa: F401
 
 
 def serve(port: int, log_path: str) -> None:

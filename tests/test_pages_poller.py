@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from core.auth import create_admin, session_stamp
 from core.db import session_scope
 from core.db.tables import Cliente, ModeloHistorico
 from core.finetune.deploy import set_active_model
-from core.poller.cycle import record_heartbeat
 from core.poller.notify import create_notification
-from tests.pages_helpers import logged_in_dashboard, shown
+from core.poller.cycle import record_heartbeat
+from tests.pages_helpers import SENHA, logged_in_dashboard, shown
 from tests.poll_helpers import make_cliente, make_job
 
 
@@ -106,6 +107,11 @@ def test_the_progress_component_shows_the_jobs_progress_and_estimate(engine):
         job = session.get(FineTuningJob, job_id)
         job.progresso, job.status_provedor = 40, "running"
     at = AppTest.from_string(PROGRESS_APP.format(job_id=job_id), default_timeout=30)
+    at.run()  # without a logged-in session, the component shows nothing
+    assert not at.exception and not at.get("progress")
+    with session_scope(engine) as session:
+        admin = create_admin(session, "ana", SENHA)
+        at.session_state["usuario"], at.session_state["sessao_senha"] = "ana", session_stamp(admin)
     at.run()
     assert not at.exception
     assert "40%" in at.get("progress")[0].proto.text

@@ -18,7 +18,14 @@ from core.finetune.choice import (
 )
 from core.poller.cycle import get_poller_status
 from core.finetune.sunset import model_status, own_contingency, set_contingency
-from pages.ui.common import current_user, plain, require_login, show_error, when
+from pages.ui.common import (
+    current_user,
+    plain,
+    require_login,
+    session_still_valid,
+    show_error,
+    when,
+)
 from pages.ui.desligamento import render_shutdown_banner
 
 require_login()  # before anything touches the database
@@ -60,6 +67,8 @@ if "rollback_msg" in st.session_state:
 
 
 def reverter(para_base: bool) -> None:
+    if not session_still_valid():  # a callback runs before any login check
+        return
     try:
         with session_scope() as session:
             result = rollback_model(session, slug, usuario=current_user(), to_base=para_base)

@@ -15,7 +15,16 @@ from core.clientes.directory import list_clientes
 from core.review.conversations import count_ratings, get_conversation, list_conversations, rate_conversation
 from core.db import session_scope
 from core.errors import CuradoriaError
-from pages.ui.common import current_user, numero, plain, require_login, show_error, when
+from pages.ui.common import (
+    current_user,
+    numero,
+    plain,
+    require_login,
+    rerun_app_unless_logged_in,
+    session_still_valid,
+    show_error,
+    when,
+)
 
 require_login()  # before anything touches the database
 
@@ -129,6 +138,8 @@ def read_filters(clientes) -> dict:
 
 
 def rate(conversa_id: int, avaliacao: str | None) -> None:
+    if not session_still_valid():  # a callback runs before any login check
+        return
     try:
         with session_scope() as session:
             rate_conversation(session, conversa_id, avaliacao, current_user())
@@ -202,6 +213,7 @@ def render_card(conversa, sugestao=None, expandida: bool = False, prefixo: str =
 
 @st.fragment
 def results(filtros: dict) -> None:
+    rerun_app_unless_logged_in()
     if erro := st.session_state.pop("erro_avaliacao", None):
         show_error(erro)
     try:

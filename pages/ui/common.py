@@ -6,6 +6,7 @@ import html
 import re
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core import auth
 from core.clock import format_local
@@ -88,6 +89,24 @@ def require_login() -> str:
         st.warning("Entre no Curadoria para ver esta página.", icon=":material/lock:")
         st.stop()
     return usuario
+
+
+def session_still_valid() -> bool:
+    """For widget callbacks and fragments, which run without dashboard.py's gate: False
+    once the session has ended (then a callback must not act)."""
+    return logged_in_user() is not None and not st.session_state.get(CHANGE_PASSWORD_KEY)
+
+
+def rerun_app_unless_logged_in() -> None:
+    """The first call of a fragment: on an ended session, a fragment-only rerun becomes a
+    rerun of the whole app, whose gate shows the login form (a fragment alone would keep
+    refreshing data); in any other run the fragment just stops."""
+    if session_still_valid():
+        return
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.fragment_ids_this_run:
+        st.rerun(scope="app")
+    st.stop()
 
 
 def current_user() -> str:

@@ -10,7 +10,7 @@ import streamlit as st
 from core.db import session_scope
 from core.errors import CuradoriaError
 from core.finetune.follow import get_job_progress
-from pages.ui.common import plain, show_error, when
+from pages.ui.common import plain, rerun_app_unless_logged_in, show_error, when
 
 STATUS_PT = {
     "pending": "Na fila",
@@ -26,6 +26,7 @@ def render_job_progress(job_id: int, intervalo: int = 15) -> None:
 
     @st.fragment(run_every=intervalo)
     def _progress() -> None:
+        rerun_app_unless_logged_in()
         try:
             with session_scope() as session:
                 job = get_job_progress(session, job_id)
