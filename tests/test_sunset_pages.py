@@ -10,7 +10,7 @@ from sqlalchemy import update
 from core.db import session_scope
 from core.db.tables import Cliente, ModeloDesligamento
 from core.finetune import shutdown_dates
-from tests.pages_helpers import logged_in_dashboard
+from tests.pages_helpers import logged_in_dashboard, shown
 from tests.poll_helpers import make_cliente
 
 FT = "ft:gpt-4.1-mini-2025-04-14:acme:padaria:abc123"
@@ -29,8 +29,8 @@ def dying_cliente(engine, days: int, slug: str = "padaria") -> tuple[int, dt.dat
 
 
 def banners(at) -> list[str]:
-    return [w.value for w in at.warning if "será desligado" in w.value
-            or "foi desligado" in w.value]
+    return [shown(w.value) for w in at.warning if "será desligado" in shown(w.value)
+            or "foi desligado" in shown(w.value)]
 
 
 @pytest.mark.parametrize("page", ["pages/screens/visao_geral.py", "pages/screens/fine_tuning.py",

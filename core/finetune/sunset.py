@@ -127,21 +127,21 @@ def warning_text(status: ModeloStatus) -> str:
     """pt-BR: what happens, when, and what to do, for one cliente."""
     data = f"{status.desligamento:%d/%m/%Y}"
     if status.dias_restantes < 0:
-        o_que = (f"O modelo **{status.modelo}** do cliente **{status.nome}** foi desligado "
+        o_que = (f"O modelo {status.modelo} do cliente {status.nome} foi desligado "
                  f"pelo provedor em {data} ({_quando(status.dias_restantes)}): o bot não "
                  "recebe mais respostas.")
     else:
-        o_que = (f"O modelo **{status.modelo}** do cliente **{status.nome}** será desligado "
+        o_que = (f"O modelo {status.modelo} do cliente {status.nome} será desligado "
                  f"pelo provedor em {data}, {_quando(status.dias_restantes)}. A partir daí o "
                  "bot deixará de responder.")
     antes = get_settings().dias_antes_desligamento
     if status.contingencia and not status.contingencia_utilizavel:
-        plano = (f"O modelo de contingência **{status.contingencia}** também será desligado em "
+        plano = (f"O modelo de contingência {status.contingencia} também será desligado em "
                  "breve e não será usado: defina outro.")
     elif status.contingencia:
         plano = (f"O poller trocará o bot sozinho {antes} dia(s) antes para o fine-tune mais "
                  "novo que não será desligado ou, se não houver, para o modelo de contingência "
-                 f"**{status.contingencia}**.")
+                 f"{status.contingencia}.")
     else:
         plano = ("Não há modelo de contingência definido: se nada for feito, o bot ficará sem "
                  "modelo.")
