@@ -41,7 +41,7 @@ def preload() -> None:
     import core.config  # noqa: F401
     import core.db  # noqa: F401
     import core.errors  # noqa: F401
-    import core.notify  # noqa: F401
+    import core.poller.notify  # noqa: F401
     import pages.ui.common  # noqa: F401
 
 
