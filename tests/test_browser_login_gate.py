@@ -182,7 +182,7 @@ def test_after_login_the_sidebar_lists_only_the_apps_own_screens_and_a_bookmark_
             page.get_by_role("heading", name=titulo).wait_for(timeout=30_000)
             nav = page.get_by_test_id("stSidebarNav").get_by_role("link").all_inner_texts()
             # each link reads "<icon ligature>\n\n<title>"
-            assert [t.strip().splitlines()[-1] for t in nav] == list(SCREEN_TITLES[:8])
+            assert [t.strip().splitlines()[-1] for t in nav] == [entry[1] for entry in menu_entries()]
             context.close()
     finally:
         dashboards.stop(pid)
