@@ -161,5 +161,5 @@ def test_a_held_job_without_an_evaluation_can_still_be_decided(engine, held_job)
 def test_the_screen_opened_without_a_session_shows_nothing_but_a_login_notice(engine, held_job):
     at = AppTest.from_file(str(ROOT / PAGE), default_timeout=30)
     at.run()
-    assert [e.value for e in at.error] == ["Entre no painel para ver esta tela."]
+    assert [w.value for w in at.warning] == ["Entre no Curadoria para ver esta página."]
     assert not at.text and not at.selectbox and not at.button
