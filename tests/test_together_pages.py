@@ -7,7 +7,7 @@ from sqlalchemy import select
 from core.db import session_scope
 from core.db.tables import Cliente, FineTuningJob, ModeloHistorico
 from tests.finetune_helpers import make_cliente
-from tests.pages_helpers import logged_in_dashboard
+from tests.pages_helpers import logged_in_dashboard, shown
 from tests.test_together_flow import BASE, SLUG, fakes, together_cliente  # noqa: F401
 
 
@@ -51,7 +51,7 @@ def test_the_confirm_dialog_for_together_shows_its_price_and_starts_one_together
     texto = _texts(at)
     assert "Provedor: **Together AI" in texto
     assert "Custo estimado pelo provedor: **US$" in texto and "tokens de treino" in texto
-    assert BASE in texto and "sem data de desligamento" in texto
+    assert BASE in shown(texto) and "sem data de desligamento" in texto
     assert together_fake.jobs == {}  # nothing started before confirming
     next(b for b in at.button if b.label == "Sim, Iniciar").click()
     at.run()
