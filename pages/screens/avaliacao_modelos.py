@@ -20,7 +20,7 @@ from core.finetune.comparison import (
     list_evaluation_items,
 )
 from core.finetune.jobs import format_usd
-from pages.ui.common import current_user, require_login, show_error, when
+from pages.ui.common import current_user, require_login, session_still_valid, show_error, when
 
 require_login()  # before anything touches the database
 
@@ -30,6 +30,8 @@ FILTROS = {"Todos": None, "Pioraram": "piorou", "Melhoraram": "melhorou", "Iguai
 
 def decidir(job_id: int, aprovar: bool) -> None:
     """Button callback: the decision through core; the outcome as a toast."""
+    if not session_still_valid():  # a callback runs before any login check
+        return
     try:
         if aprovar:
             decision = gate.approve(get_engine(), job_id, usuario=current_user())
