@@ -109,3 +109,14 @@ class ProviderUnavailable(ProviderError):
     """5xx, timeouts, connection refused."""
 
     transient = True
+
+
+def retry_after(exc: BaseException | None, attempt: int) -> float:
+    """Seconds to wait before retrying a provider call: the server's retry-after (capped),
+    else a short exponential backoff. Shared by every provider's SDK wrapper."""
+    response = getattr(exc, "response", None)
+    header = response.headers.get("retry-after") if response is not None else None
+    try:
+        return min(30.0, max(0.0, float(header)))
+    except (TypeError, ValueError):
+        return min(8.0, 0.5 * 2 ** attempt)

@@ -27,6 +27,7 @@ from core.finetune.provider import (
     ProviderJob,
     ProviderUnavailable,
     RateLimited,
+    retry_after,
 )
 
 T = TypeVar("T")
@@ -83,7 +84,7 @@ class OpenAIProvider:
                     ) from cause
                 if attempt == attempts - 1:
                     raise
-                time.sleep(_retry_after(cause, attempt))
+                time.sleep(retry_after(cause, attempt))
         raise AssertionError("unreachable")
 
     def _find_job(self, metadata: dict[str, str]) -> ProviderJob | None:
@@ -173,15 +174,6 @@ def _shutdown_date(model: Any) -> dt.date | None:
     except ValueError:
         return None
 
-
-def _retry_after(exc: BaseException | None, attempt: int) -> float:
-    """Seconds to wait before retrying: the server's retry-after, else a short backoff."""
-    response = getattr(exc, "response", None)
-    header = response.headers.get("retry-after") if response is not None else None
-    try:
-        return min(30.0, max(0.0, float(header)))
-    except (TypeError, ValueError):
-        return min(8.0, 0.5 * 2 ** attempt)
 
 
 def _clean_suffix(suffix: str) -> str:

@@ -56,12 +56,12 @@ from core.finetune.provider import (
     ProviderJob,
     ProviderUnavailable,
     RateLimited,
+    retry_after,
 )
 from core.finetune.providers.together_errors import (  # noqa: F401 - re-exported
     CreditsExhausted,
     call as _call,
     detail as _detail,
-    retry_after as _retry_after,
 )
 
 DEFAULT_EPOCHS = 3
@@ -246,7 +246,7 @@ class TogetherProvider:
                         f"de fine-tunings da Together com o sufixo {suffix} e o arquivo "
                         f"{training_file}."
                     ) from cause
-                self.sleep(_retry_after(cause, attempt))
+                self.sleep(retry_after(cause, attempt))
         raise AssertionError("unreachable")
 
     def find_job(self, *, training_file: str, suffix: str, model: str) -> TogetherJob | None:

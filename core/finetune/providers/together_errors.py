@@ -29,15 +29,6 @@ class CreditsExhausted(FineTuningRefused):
     """The Together account has no credits left (402)."""
 
 
-def retry_after(exc: BaseException | None, attempt: int) -> float:
-    """Seconds to wait before retrying: the server's retry-after, else a short backoff."""
-    response = getattr(exc, "response", None)
-    header = response.headers.get("retry-after") if response is not None else None
-    try:
-        return min(30.0, max(0.0, float(header)))
-    except (TypeError, ValueError):
-        return min(8.0, 0.5 * 2 ** attempt)
-
 
 def detail(exc: together.APIStatusError) -> tuple[str, str, str]:
     """(code, message, param) from Together's error envelope, or its RPC-style body."""
