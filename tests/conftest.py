@@ -97,6 +97,10 @@ def engine(settings, migrated_url) -> Engine:
     """The migrated test database, emptied before the test."""
     engine = get_engine(migrated_url)
     empty_database(engine)
+    # Screens cache query results per database URL (st.cache_data, 60 s); every test's
+    # database has the same URL, so one test's cached answer must not reach the next.
+    import streamlit as st
+    st.cache_data.clear()
     return engine
 
 
