@@ -18,7 +18,7 @@ from difflib import SequenceMatcher
 
 from core.review.lexicon import (
     ACK, AGRADECIMENTO, ENCAMINHOU, FALLBACK, FALLBACK_REGEX, FECHAMENTO, GENERICO_FRASES,
-    GENERICO_PALAVRAS, HUMANO, IRRITADO_EMOJIS, IRRITADO_FRASES, IRRITADO_PALAVRAS, PAPEIS,
+    GENERICO_PALAVRAS, HUMANO, HUMANO_REGEX, IRRITADO_EMOJIS, IRRITADO_FRASES, IRRITADO_PALAVRAS, PAPEIS,
     PEDIDO_VERBOS, PERGUNTA_INICIO, PLANO, RECUSOU, SAUDACAO, VAGA,
 )
 
@@ -167,9 +167,17 @@ def _is_vague(raw: str, text: str, pergunta: tuple[str, str] | None) -> bool:
         return True
     if not pergunta or not _is_question(pergunta_raw, pergunta_text) or _has_facts(raw):
         return False
-    if {"sim", "nao"} & set(text.split()[:3]):
+    palavras = text.split()
+    if {"sim", "nao", "claro"} & set(palavras[:3]):
         return False
-    return _is_generic(text)
+    if _is_generic(text):
+        return True
+    # Not a word of the question, no fact, no question back, no "Tem, ..." / "Fazemos!"
+    # up front: the reply talks about something else. (A request for a person answered
+    # off the point counts as "humano", not twice.)
+    return (len(palavras) > 3 and not raw.rstrip(" !.😊🙂").endswith("?")
+            and not re.match(r"\s*\w+[,!]", raw) and not _asks_human(pergunta_text)
+            and not _stems(text) & _stems(pergunta_text))
 
 
 def _is_angry(raw: str, text: str) -> bool:
@@ -184,7 +192,7 @@ def _asks_human(text: str) -> bool:
     """A request to talk to a person: a known phrase, a role named next to a request verb
     ("quero falar com o farmacêutico", "me liga alguém da oficina"), or a role on its own
     ("atendente pfv")."""
-    if matches(text, HUMANO):
+    if matches(text, HUMANO) or HUMANO_REGEX.search(text):
         return True
     tokens = text.split()
     # A role after an article or "com/para" (or a pronoun-like role): "pedido medico" is not one.

@@ -32,6 +32,8 @@ FALLBACK_REGEX = re.compile("|".join((
     r"\b(?:informac\w*|dados|isso) nao (?:esta|estao|estava|ficam?) disponive(?:l|is)",
     r"\bnao (?:encontrei|localizei|achei|entendi|compreendi|identifiquei)\b",
     r"\bnao sei (?:se|qual|quais|quanto|quando|onde|como|te|lhe|o que)\b",
+    r"\b(?:informac\w*|dados|isso) (?:\w+ ){0,2}nao (?:tenho|possuo|sei|encontrei|consigo)\b",
+    r"\bnao tenho (?:a|o|as|os|essa|esse|essas|esses|acesso|como)\b",
     r"\bsem acesso (?:a|ao|as|aos)\b",
     r"\bfoge (?:do que|das minhas)",
 )))
@@ -79,6 +81,7 @@ IRRITADO_FRASES = (
     "piada de", "sempre a mesma", "que inferno", "que nojo", "cansado de", "cansada de",
     "nao aguento", "estou cansado", "estou cansada", "muito chateado", "muito chateada",
     "perdi meu tempo", "perda de tempo", "ja expliquei", "ja descrevi", "ja mandei",
+    "servico porco", "que servico", "pouca vergonha", "que bagunca",
 )
 IRRITADO_PALAVRAS = (
     "pessimo", "pessima", "horrivel", "inutil", "absurdo", "ridiculo", "ridicula", "lixo",
@@ -86,7 +89,9 @@ IRRITADO_PALAVRAS = (
     "decepcionada", "porcaria", "reclamar", "reclamacao", "indignado", "indignada",
     "inadmissivel", "inaceitavel", "vergonhoso", "vergonhosa", "desrespeito", "sacanagem",
     "roubo", "insatisfeito", "insatisfeita", "chateado", "chateada", "revoltado", "revoltada",
-    "burro", "burra", "inferno", "af", "humilhante", "enganacao",
+    "burro", "burra", "inferno", "af", "humilhante", "enganacao", "irresponsavel",
+    "irresponsaveis", "incompetente", "incompetentes", "incompetencia", "bagunca", "amador",
+    "amadorismo", "desorganizacao", "desorganizado", "desorganizada",
 )
 IRRITADO_EMOJIS = ("😡", "😤", "🤬", "😠", "👎", "🙄", "😒", "😑", "🤦")
 
@@ -112,6 +117,11 @@ PEDIDO_VERBOS = (
     "coloca", "colocar", "transfere", "transferir", "chama", "chamar", "liga", "ligar", "contato",
     "resolver", "retorna", "retornar", "responder", "quero", "preciso", "prefiro",
 )
+# "falar com ..." anyone but the bot itself, or "me liga": a person is asked for.
+HUMANO_REGEX = re.compile(
+    r"\b(?:falar|falo|fala|conversar|converso|conversa) com (?!voce\b|voces\b|o bot\b|o robo\b)"
+    r"|\b(?:me|pra me|para me) (?:liga|ligar|liguem|ligue|retorna|retornar|retornem)\b")
+
 # The bot handed the customer over (phone, e-mail, team): the request was served.
 ENCAMINHOU = ("vou transferir", "transferindo", "vou te transferir", "nossa equipe",
               "telefone", "email", "e mail", "deixei seu contato", "registrei o pedido de contato",
@@ -129,7 +139,7 @@ FECHAMENTO = (
     "noite", "ate", "mais", "esta", "ajuda", "pela", "oi", "ola", "opa", "eae", "ata", "tmj",
     "fechou", "fechado", "massa", "ufa", "oba", "amei", "otima", "deixa", "esquece", "la", "para",
     "ok", "hm", "humm", "aham", "uhum", "kk", "k", "rs", "tranquilo", "suave", "isso", "obg",
-    "entao", "mano", "ne", "bom", "bacana", "demais", "maravilha",
+    "entao", "mano", "ne", "bacana", "demais", "maravilha", "que",
 )
 # A statement of what the customer will do next ("passo aí amanhã"): nothing to answer.
 PLANO = ("vou", "passo", "indo", "chego", "volto", "levo", "busco", "ligo", "pago", "passar")
