@@ -331,6 +331,11 @@ def _left_without_answer(norm: list[tuple[str, str, str]]) -> bool:
     return not any(_is_word(t, ACK) or t in PLANO for t in tokens)
 
 
+def suggest_rating(mensagens: list[tuple[str, str]], problemas: list[str]) -> str | None:
+    """The suggested rating of a conversa whose problems another detector found."""
+    return _suggest([(r, normalize(c), c) for r, c in mensagens], problemas)
+
+
 def _suggest(norm: list[tuple[str, str, str]], found: list[str]) -> str | None:
     """'ruim' when a problem was found; 'boa' when answered and thanked; else no opinion."""
     if found:
