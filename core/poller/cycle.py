@@ -120,7 +120,8 @@ def run_analysis(engine: Engine) -> str:
     from core.review.classifier import classifier_from_settings
 
     classificador = classifier_from_settings()
-    feitas = analyze_pending(engine, limite=get_settings().analise_lote, classificador=classificador)
+    llm = {"classificador": classificador} if classificador is not None else {}
+    feitas = analyze_pending(engine, limite=get_settings().analise_lote, **llm)
     if classificador is None:
         log_event(logger, "analise", conversas=feitas)
     else:
