@@ -2,6 +2,7 @@
 
 Usage:
     .venv/bin/python bench/detection.py [--conjunto tests/data/deteccao_teste.json] [--erros]
+        [--classificador regras|llm]
 
 The labelled sets were written by hand for the tests (not by the demo generator):
 tests/data/deteccao_teste.json is the test set the figures in docs/BENCHMARKS.md come from;
@@ -32,8 +33,22 @@ def load(path: Path) -> list[dict]:
     return conversas
 
 
-def measure(conversas: list[dict]) -> tuple[Avaliacao, list[tuple[dict, list[str]]]]:
-    detectados = [(c, detect_problems(c["mensagens"]).problemas) for c in conversas]
+def llm_detector():
+    """The configured LLM classifier asked directly (no database, no cache)."""
+    from core.review.classifier import FORMATO, classifier_from_settings, parse_answer, prompt_messages
+
+    classificador = classifier_from_settings("llm")
+    if classificador is None:
+        raise SystemExit("Defina CURADORIA_CLASSIFICADOR_MODELO (e _ENDPOINT / _API_KEY).")
+
+    def detect(mensagens):
+        return parse_answer(classificador.ask(prompt_messages(mensagens), response_format=FORMATO).content)
+    return detect
+
+
+def measure(conversas: list[dict], detect=None) -> tuple[Avaliacao, list[tuple[dict, list[str]]]]:
+    detect = detect or (lambda mensagens: detect_problems(mensagens).problemas)
+    detectados = [(c, detect(c["mensagens"])) for c in conversas]
     return evaluate((d, c["problemas"]) for c, d in detectados), detectados
 
 
@@ -45,9 +60,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conjunto", default=str(ROOT / "tests/data/deteccao_teste.json"))
     parser.add_argument("--erros", action="store_true", help="Lista as discordâncias.")
+    parser.add_argument("--classificador", choices=("regras", "llm"), default="regras",
+                        help="'llm': o classificador configurado (CURADORIA_CLASSIFICADOR_MODELO), "
+                        "uma pergunta por conversa, sem cache.")
     args = parser.parse_args()
     conversas = load(Path(args.conjunto))
-    avaliacao, detectados = measure(conversas)
+    avaliacao, detectados = measure(conversas, llm_detector() if args.classificador == "llm" else None)
     print(f"{args.conjunto}: {len(conversas)} conversas, {avaliacao.comuns} comuns")
     print(f"{'categoria':<14}{'rotuladas':>10}{'detectadas':>11}{'recall':>8}{'precisão':>10}")
     for q in avaliacao.categorias.values():
