@@ -154,4 +154,4 @@ AGRADECIMENTO = ("obrigado", "obrigada", "brigado", "brigada", "valeu", "agradec
 PERGUNTA_INICIO = ("qual", "quais", "quanto", "quantos", "quantas", "quando", "onde", "como",
                    "porque", "cade", "tem", "voces", "faz", "fazem", "aceita", "aceitam", "pode",
                    "posso", "vende", "vendem", "entrega", "entregam", "existe", "sera", "da",
-                   "que", "o que", "quem")
+                   "que horas", "que dia", "que dias", "o que", "quem")
