@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.config import get_settings
 from core.db import session_scope
 from core.errors import CuradoriaError
 from core.review.detection import PROBLEMAS
@@ -66,7 +67,11 @@ def qualidade_da_deteccao(cliente_id: int | None) -> None:
                 "desta conversa\" num card e confirme ou corrija o que foi detectado.",
                 icon=":material/label:")
         return
-    st.caption(f"Medida contra {numero(total)} conversas rotuladas pelo admin. Precisão: das "
+    settings = get_settings()
+    detector = (f"classificador LLM ({settings.classificador_modelo})"
+                if settings.classificador == "llm" and settings.classificador_modelo else "regras")
+    st.caption(f"Detector em uso: {plain(detector)}. "
+               f"Medida contra {numero(total)} conversas rotuladas pelo admin. Precisão: das "
                "conversas em que o problema foi detectado, quantas o têm de fato. Recall: das "
                "que o têm, em quantas ele foi detectado.")
     st.dataframe(pd.DataFrame([{
