@@ -22,7 +22,7 @@ def _salvar(conversa_id: int, chave: str) -> None:
         with session_scope() as session:
             set_label(session, conversa_id, st.session_state.get(chave) or [], current_user())
     except CuradoriaError as exc:
-        st.session_state[ERRO_KEY] = str(exc)
+        st.session_state[f"{ERRO_KEY}-{conversa_id}"] = str(exc)
 
 
 def rotulo_da_conversa(conversa_id: int, sugestao=None, prefixo: str = "") -> None:
@@ -33,7 +33,7 @@ def rotulo_da_conversa(conversa_id: int, sugestao=None, prefixo: str = "") -> No
     detectados = list(sugestao.problemas) if sugestao is not None else []
     chave = f"{prefixo}rotulo-{conversa_id}"
     with st.expander("Problemas desta conversa (rótulo)", expanded=False):
-        if erro := st.session_state.pop(ERRO_KEY, None):
+        if erro := st.session_state.pop(f"{ERRO_KEY}-{conversa_id}", None):
             st.error(plain(erro), icon=":material/error:")
         st.multiselect(
             "Problemas que a conversa tem de fato", list(PROBLEMAS),
