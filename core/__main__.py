@@ -224,6 +224,23 @@ def cmd_ingest(args) -> int:
     return 1 if summary.erro else 0
 
 
+def classifier_summary(classificador) -> str:
+    uso = classificador.uso
+    linhas = [f"Classificador LLM ({classificador.modelo}): {uso.perguntadas} conversas "
+              f"perguntadas, {uso.do_cache} do cache, {uso.acima_do_limite} acima do limite "
+              f"(CURADORIA_CLASSIFICADOR_MAX_CONVERSAS={classificador.max_conversas}; "
+              "analisadas pelas regras)."]
+    if uso.custo_estimado_usd is not None:
+        linhas.append(f"Custo estimado: US$ {uso.custo_estimado_usd}; medido: US$ {uso.custo_usd} "
+                      f"({uso.tokens_entrada} tokens de entrada, {uso.tokens_saida} de saída).")
+    else:
+        linhas.append(f"Tokens: {uso.tokens_entrada} de entrada, {uso.tokens_saida} de saída "
+                      "(modelo sem preço em CURADORIA_AVALIACAO_PRECOS_USD).")
+    if uso.falhou:
+        linhas.append(f"O endpoint falhou; o resto foi analisado pelas regras: {uso.falhou}")
+    return "\n".join(linhas)
+
+
 def cmd_analyze(args) -> None:
     from core.review.analysis import analyze_pending, count_pending, queue_all
     from core.db import get_engine, session_scope, upgrade_database
@@ -235,12 +252,19 @@ def cmd_analyze(args) -> None:
     if args.refazer:
         with session_scope(engine) as session:
             print(f"{queue_all(session)} conversas colocadas na fila para reanálise.")
+    from core.review.classifier import classifier_from_settings
+
+    classificador = classifier_from_settings(args.classificador)
+    if args.classificador == "llm" and classificador is None:
+        print("Classificador LLM sem modelo (CURADORIA_CLASSIFICADOR_MODELO): valem as regras.")
     started = time.perf_counter()
-    feitas = analyze_pending(engine, limite=args.limite)
+    feitas = analyze_pending(engine, limite=args.limite, classificador=classificador)
     with session_scope(engine) as session:
         restantes = count_pending(session)
     print(f"{feitas} conversas analisadas em {time.perf_counter() - started:.1f} s; "
           f"{restantes} ainda na fila.")
+    if classificador is not None:
+        print(classifier_summary(classificador))
 
 
 def cmd_modelo_aplicar(args) -> None:
@@ -335,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limite", type=int, help="No máximo N conversas nesta execução (padrão: todas na fila).")
     p.add_argument("--refazer", action="store_true",
                    help="Recoloca todas as conversas na fila (depois de mudar regras ou tópicos).")
+    p.add_argument("--classificador", choices=("regras", "llm"),
+                   help="Detector de problemas (padrão: CURADORIA_CLASSIFICADOR). 'llm' usa "
+                   "CURADORIA_CLASSIFICADOR_MODELO, com cache e limite por execução; sem modelo "
+                   "ou com o endpoint falhando, valem as regras.")
     p.set_defaults(func=cmd_analyze)
 
     modelo = sub.add_parser("modelo", help="O modelo que o bot de um cliente usa.").add_subparsers(

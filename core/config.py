@@ -124,6 +124,31 @@ class Settings(BaseSettings):
         "para revelar tópicos novos na página de análise.",
     )
 
+    classificador: Literal["regras", "llm"] = Field(
+        "regras",
+        description="Detector de problemas da análise e do poller: 'regras' (offline, padrão) "
+        "ou 'llm' (CURADORIA_CLASSIFICADOR_MODELO; sem modelo, ou se o endpoint falhar, "
+        "valem as regras).",
+    )
+    classificador_modelo: str | None = Field(
+        None,
+        description="Modelo do classificador de problemas por LLM (ex.: o modelo base do "
+        "vLLM da equipe, ou gpt-4.1-mini). Vazio = só as regras.",
+    )
+    classificador_endpoint: str | None = Field(
+        None,
+        description="URL base compatível com a OpenAI do classificador (ex.: "
+        "http://vllm:8000/v1). Vazio = a da OpenAI (OPENAI_BASE_URL).",
+    )
+    classificador_api_key: SecretStr | None = Field(
+        None, description="Chave da API do endpoint do classificador. Vazio = OPENAI_API_KEY.",
+    )
+    classificador_max_conversas: int = Field(
+        200, ge=0,
+        description="Máximo de conversas perguntadas ao LLM por execução (análise ou ciclo do "
+        "poller); as que estão no cache não contam. Além do limite valem as regras.",
+    )
+
     # --- the training file ---
     dataset_fracao_validacao: float = Field(
         0.1, ge=0, lt=1,

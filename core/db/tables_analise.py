@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.tables import AVALIACOES, Base, _in, utc_now
@@ -69,3 +69,40 @@ class ConversaProblema(Base):
     cliente_id: Mapped[int] = mapped_column(ForeignKey("clientes.id", ondelete="CASCADE"))
     dia: Mapped[dt.date] = mapped_column(Date)
     avaliacao: Mapped[str | None] = mapped_column(String(10))  # copy, kept by a trigger
+
+
+# --- the admin's labels and the LLM classifier's cache (issue 20) --------------------
+
+class ConversaRotulo(Base):
+    """The admin's word on one conversa's problems: the codes that are really there
+    (comma-separated, sorted; '' = none), replacing what the detector said. Who and when
+    are kept; a new label overwrites the previous one."""
+
+    __tablename__ = "conversas_rotulos"
+    __table_args__ = (Index("ix_conversas_rotulos_cliente", "cliente_id", "conversa_id"),)
+
+    conversa_id: Mapped[int] = mapped_column(
+        ForeignKey("conversas.id", ondelete="CASCADE"), primary_key=True
+    )
+    cliente_id: Mapped[int] = mapped_column(ForeignKey("clientes.id", ondelete="CASCADE"))
+    problemas: Mapped[str] = mapped_column(String(200), default="")
+    rotulado_por: Mapped[str] = mapped_column(String(100))
+    rotulado_em: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())
+
+
+class ClassificacaoLLM(Base):
+    """One LLM classification of one conversa, cached per prompt version and model; the
+    hash of the messages tells a conversa that changed since (then it is asked again)."""
+
+    __tablename__ = "classificacoes_llm"
+
+    conversa_id: Mapped[int] = mapped_column(
+        ForeignKey("conversas.id", ondelete="CASCADE"), primary_key=True
+    )
+    versao_prompt: Mapped[str] = mapped_column(String(30), primary_key=True)
+    modelo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    conteudo_hash: Mapped[str] = mapped_column(String(64))
+    problemas: Mapped[str] = mapped_column(String(200), default="")
+    tokens_entrada: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_saida: Mapped[int] = mapped_column(Integer, default=0)
+    classificada_em: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())

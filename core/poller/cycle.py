@@ -117,8 +117,19 @@ def run_ingest(engine: Engine) -> str:
 
 def run_analysis(engine: Engine) -> str:
     """Analyse up to `analise_lote` new or changed conversas (the rest wait for the next cycle)."""
-    feitas = analyze_pending(engine, limite=get_settings().analise_lote)
-    log_event(logger, "analise", conversas=feitas)
+    from core.review.classifier import classifier_from_settings
+
+    classificador = classifier_from_settings()
+    llm = {"classificador": classificador} if classificador is not None else {}
+    feitas = analyze_pending(engine, limite=get_settings().analise_lote, **llm)
+    if classificador is None:
+        log_event(logger, "analise", conversas=feitas)
+    else:
+        uso = classificador.uso
+        log_event(logger, "analise", conversas=feitas, classificador=classificador.modelo,
+                  perguntadas=uso.perguntadas, do_cache=uso.do_cache,
+                  acima_do_limite=uso.acima_do_limite, falhou=uso.falhou,
+                  level=logging.WARNING if uso.falhou else logging.INFO)
     return f"{feitas} conversa(s)"
 
 

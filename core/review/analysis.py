@@ -24,7 +24,8 @@ from core.db import session_scope
 from core.db.tables import Conversa, ConversaResumo, Mensagem
 from core.db.tables_analise import AnaliseFila, ConversaAnalise, ConversaProblema
 from core.errors import InvalidInput
-from core.review.detection import PROBLEMAS, detect_problems, first_question
+from core.review.classifier import ClassificadorLLM, queued_ids
+from core.review.detection import PROBLEMAS, Deteccao, detect_problems, first_question, suggest_rating
 from core.review.readiness import Readiness, get_readiness
 from core.review.topics import OUTROS, cluster_questions, match_seed_topic, parse_topics
 
@@ -101,21 +102,29 @@ def count_pending(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AnaliseFila)) or 0
 
 
-def analyze_pending(engine: Engine, limite: int | None = None, lote: int = 500) -> int:
+def analyze_pending(engine: Engine, limite: int | None = None, lote: int = 500,
+                    classificador: ClassificadorLLM | None = None) -> int:
     """Analyse up to `limite` queued conversas (all when None), `lote` per transaction.
 
     Safe with several workers at once: on PostgreSQL each batch is claimed with
     FOR UPDATE SKIP LOCKED; a message written meanwhile re-queues its conversa.
+    With an LLM `classificador`, the next batch is asked first (outside any transaction,
+    into its cache); the analysis then takes its answers from the cache, and the rules
+    answer for what it lacks (over the run's cap, endpoint failed, changed meanwhile).
     """
     seeds = parse_topics(get_settings().analise_topicos)
     feitas = 0
     while limite is None or feitas < limite:
         tamanho = lote if limite is None else min(lote, limite - feitas)
+        if classificador is not None:
+            with session_scope(engine) as session:
+                proximas = queued_ids(session, tamanho)
+            classificador.warm(engine, proximas)
         with session_scope(engine) as session:
             ids = _claim(session, tamanho)
             if not ids:
                 break
-            _analyze(session, ids, seeds)
+            _analyze(session, ids, seeds, classificador)
         feitas += len(ids)
     return feitas
 
@@ -132,7 +141,7 @@ def _claim(session: Session, n: int) -> list[int]:
     return ids
 
 
-def _analyze(session: Session, ids: list[int], seeds) -> None:
+def _analyze(session: Session, ids: list[int], seeds, classificador=None) -> None:
     # FOR SHARE: a rating written meanwhile waits for this commit, then its trigger
     # copies the new rating onto the rows written here (no stale copy).
     conversas = {r.id: r for r in session.execute(
@@ -144,12 +153,14 @@ def _analyze(session: Session, ids: list[int], seeds) -> None:
             .where(Mensagem.conversa_id.in_(ids))
             .order_by(Mensagem.conversa_id, Mensagem.enviada_em, Mensagem.id)):
         mensagens[conversa_id].append((role, conteudo))
+    llm = classificador.cached(session, {i: mensagens.get(i, []) for i in conversas}) if classificador else {}
     session.execute(delete(ConversaProblema).where(ConversaProblema.conversa_id.in_(ids)))
     session.execute(delete(ConversaAnalise).where(ConversaAnalise.conversa_id.in_(ids)))
     analises, problemas = [], []
     for conversa_id, c in conversas.items():
         msgs = mensagens.get(conversa_id, [])
-        deteccao = detect_problems(msgs)
+        deteccao = (Deteccao(llm[conversa_id], suggest_rating(msgs, llm[conversa_id]))
+                    if conversa_id in llm else detect_problems(msgs))
         pergunta = first_question(msgs)
         analises.append({
             "conversa_id": conversa_id, "cliente_id": c.cliente_id, "dia": c.dia,

@@ -1,8 +1,12 @@
 """Problem detection on pt-BR chat text: rules over normalized words, no model needed.
 
 Text from WhatsApp is lower/upper case, with or without accents, full of abbreviations
-(vc, q, blz, pfv) and typos. Everything is compared after `normalize`: lower case,
-accents removed, abbreviations expanded; single keywords also match with one typo.
+(vc, q, blz, pfv), stretched letters (obrigadooo, affff) and typos. Everything is compared
+after `normalize`: lower case, accents removed, abbreviations expanded, letter runs cut;
+single keywords also match with one typo. The vocabulary is in core.review.lexicon.
+
+Measured on a hand-labelled set written for the tests: bench/detection.py, figures in
+docs/BENCHMARKS.md.
 """
 from __future__ import annotations
 
@@ -11,6 +15,12 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+
+from core.review.lexicon import (
+    ACK, AGRADECIMENTO, ENCAMINHOU, FALLBACK, FALLBACK_REGEX, FECHAMENTO, GENERICO_FRASES,
+    GENERICO_PALAVRAS, HUMANO, HUMANO_REGEX, IRRITADO_EMOJIS, IRRITADO_FRASES, IRRITADO_PALAVRAS, PAPEIS,
+    PEDIDO_VERBOS, PERGUNTA_INICIO, PLANO, RECUSOU, SAUDACAO, VAGA,
+)
 
 # Codes are stored in conversas_problemas; the labels are what the admin reads.
 PROBLEMAS: dict[str, str] = {
@@ -30,10 +40,12 @@ ABREVIACOES = {
     "n": "nao", "nao": "nao", "ñ": "nao", "c": "com", "cmg": "comigo", "obg": "obrigado",
     "obgd": "obrigado", "vlw": "valeu", "agr": "agora", "aq": "aqui", "dps": "depois",
     "ngm": "ninguem", "alg": "alguem", "ta": "esta", "to": "estou", "pra": "para", "pro": "para o",
-    "nd": "nada", "tmb": "tambem", "kd": "cade", "cad": "cade", "atd": "atendente",
+    "nd": "nada", "qro": "quero", "qr": "quer", "vdd": "verdade", "msg": "mensagem",
+    "qual": "qual", "qm": "quem", "fds": "fim de semana", "hrs": "horas", "hr": "hora", "mds": "meu deus", "tmb": "tambem", "kd": "cade", "cad": "cade", "atd": "atendente",
 }
 
 _WORD = re.compile(r"[a-z0-9]+")
+_RUN = re.compile(r"([a-z])\1{2,}")
 
 
 def strip_accents(text: str) -> str:
@@ -45,6 +57,7 @@ def strip_accents(text: str) -> str:
 def normalize(text: str) -> str:
     """Lower case, no accents, abbreviations expanded, words separated by one space."""
     text = strip_accents((text or "").lower()).replace("c/", "com ").replace("s/", "sem ")
+    text = _RUN.sub(r"\1", text)  # "affff" -> "af", "siiim" -> "sim", "kkkk" -> "k"
     words = [ABREVIACOES.get(w, w) for w in _WORD.findall(text)]
     return " ".join(words)
 
@@ -91,60 +104,6 @@ def matches(text: str, phrases: tuple[str, ...], words: tuple[str, ...] = ()) ->
     return bool(words) and any(_near_word(t, words) for t in text.split())
 
 
-# --- vocabulary (already normalized: no accents, abbreviations expanded) ---------------
-
-FALLBACK = (
-    "nao encontrei", "nao consegui encontrar", "nao tenho essa informacao",
-    "nao tenho esta informacao", "nao tenho informacoes", "nao tenho informacao",
-    "nao possuo essa informacao", "nao possuo informacoes", "nao sei responder",
-    "nao sei informar", "nao sei dizer", "nao entendi", "nao compreendi",
-    "nao consigo responder", "nao consigo ajudar com isso", "sem informacoes sobre",
-    "nao tenho como responder", "nao sei te responder", "pode reformular",
-)
-VAGA = (
-    "posso ajudar com varias coisas", "varias opcoes disponiveis", "fique a vontade para perguntar",
-    "cada caso e um caso", "obrigado pela mensagem", "consulte nossos canais",
-    "otima pergunta", "estamos sempre trabalhando", "para mais informacoes consulte",
-    "entre em contato com nossos canais", "depende de varios fatores", "depende de cada caso",
-    "estamos a disposicao", "temos varias opcoes",
-)
-IRRITADO_FRASES = (
-    "nao responde", "nao entende", "nao resolve", "ninguem resolve", "nao ajuda", "nao ajudou",
-    "ja perguntei", "ja falei", "ja disse", "reclame aqui", "que demora", "to esperando",
-    "estou esperando", "falta de respeito", "que droga", "nao serve para nada",
-    "servico horrivel", "atendimento horrivel", "atendimento ruim", "chatbot ruim", "robo ruim",
-    "que saco", "vou reclamar", "vou processar", "procon",
-)
-IRRITADO_PALAVRAS = (
-    "pessimo", "pessima", "horrivel", "inutil", "absurdo", "ridiculo", "ridicula", "lixo",
-    "palhacada", "vergonha", "descaso", "affs", "aff", "irritado", "irritada", "decepcionado",
-    "decepcionada", "porcaria", "reclamar", "reclamacao", "indignado", "indignada",
-)
-IRRITADO_EMOJIS = ("😡", "😤", "🤬", "😠", "👎")
-HUMANO = (
-    "atendente", "humano", "humana", "pessoa de verdade", "alguem de verdade", "pessoa real",
-    "falar com uma pessoa", "falar com alguem", "chama alguem", "chamar alguem",
-    "gerente", "operador", "operadora", "atendimento humano", "falar com o dono",
-    "ser humano", "uma pessoa",
-)
-# The bot handed the customer over (phone, e-mail, team): the request was served.
-ENCAMINHOU = ("vou transferir", "transferindo", "vou te transferir", "nossa equipe",
-              "telefone", "email", "e mail", "deixei seu contato", "registrei o pedido de contato",
-              "vou te passar", "vou passar voce", "um atendente vai", "ligar para voce")
-RECUSOU = ("nao e possivel transferir", "nao posso transferir", "sou um assistente virtual",
-           "nao consigo transferir")
-FECHAMENTO = (
-    "ok", "okay", "obrigado", "obrigada", "brigado", "brigada", "valeu", "beleza", "certo",
-    "entendi", "tchau", "show", "top", "perfeito", "otimo", "blz", "ah", "hmm", "sim", "nao",
-    "de nada", "combinado", "legal", "joia", "muito", "tudo", "bem", "boa", "bom", "dia", "tarde",
-    "noite", "ate", "mais", "esta", "ajuda", "pela", "oi", "ola", "opa", "eae",
-)
-SAUDACAO = ("oi", "ola", "opa", "eae", "oii", "oie", "bom", "boa", "dia", "tarde", "noite", "tudo",
-            "bem", "td", "como", "vai", "e", "ai", "salve", "hello", "hi", "ok", "certo")
-AGRADECIMENTO = ("obrigado", "obrigada", "brigado", "brigada", "valeu", "agradeco", "perfeito",
-                 "otimo", "show", "top", "resolvido", "ajudou")
-
-
 @dataclass
 class Deteccao:
     """Problems found in one conversa and the rating they suggest."""
@@ -153,9 +112,15 @@ class Deteccao:
     avaliacao_sugerida: str | None = None
 
 
+def _is_word(token: str, vocabulary: tuple[str, ...]) -> bool:
+    """The token is in the vocabulary, also with a doubled last letter ("obgg", "valeuu")."""
+    return token in vocabulary or (len(token) > 2 and token[-1] == token[-2]
+                                   and token[:-1] in vocabulary)
+
+
 def _only_words(text: str, vocabulary: tuple[str, ...]) -> bool:
     tokens = text.split()
-    return bool(tokens) and all(t in vocabulary for t in tokens)
+    return bool(tokens) and all(_is_word(t, vocabulary) for t in tokens)
 
 
 def is_closing(text: str) -> bool:
@@ -167,12 +132,52 @@ def is_greeting(text: str) -> bool:
     return _only_words(normalize(text), SAUDACAO)
 
 
+def _is_question(raw: str, text: str) -> bool:
+    """A question, with or without the "?" ("qual o horario de sabado")."""
+    if "?" in raw:
+        return True
+    tokens = text.split()
+    return bool(tokens) and (tokens[0] in PERGUNTA_INICIO or " ".join(tokens[:2]) in PERGUNTA_INICIO)
+
+
 def _is_fallback(text: str) -> bool:
-    return matches(text, FALLBACK)
+    return matches(text, FALLBACK) or bool(FALLBACK_REGEX.search(text))
 
 
-def _is_vague(text: str) -> bool:
-    return matches(text, VAGA)
+def _has_facts(raw: str) -> bool:
+    """A number (price, time, address, date) or a list: the reply says something concrete."""
+    return bool(re.search(r"\d", raw)) or raw.count(",") >= 2
+
+
+def _is_generic(text: str) -> bool:
+    return matches(text, GENERICO_FRASES) or any(t in GENERICO_PALAVRAS for t in text.split())
+
+
+def _is_vague(raw: str, text: str, pergunta: tuple[str, str] | None) -> bool:
+    """Generic text instead of an answer.
+
+    Known empty sentences count anywhere except after a mere "ok"/"obrigado"; marketing
+    fluff (praise, range, care, "visit us") counts as the reply to a question when it
+    carries no fact and says neither yes nor no.
+    """
+    pergunta_raw, pergunta_text = pergunta or ("", "")
+    if _only_words(pergunta_text, FECHAMENTO):
+        return False
+    if matches(text, VAGA):
+        return True
+    if not pergunta or not _is_question(pergunta_raw, pergunta_text) or _has_facts(raw):
+        return False
+    palavras = text.split()
+    if {"sim", "nao", "claro"} & set(palavras[:3]):
+        return False
+    if _is_generic(text):
+        return True
+    # Not a word of the question, no fact, no question back, no "Tem, ..." / "Fazemos!"
+    # up front: the reply talks about something else. (A request for a person answered
+    # off the point counts as "humano", not twice.)
+    return (len(palavras) > 3 and not raw.rstrip(" !.😊🙂").endswith("?")
+            and not re.match(r"\s*\w+[,!]", raw) and not _asks_human(pergunta_text)
+            and not _stems(text) & _stems(pergunta_text))
 
 
 def _is_angry(raw: str, text: str) -> bool:
@@ -184,7 +189,30 @@ def _is_angry(raw: str, text: str) -> bool:
 
 
 def _asks_human(text: str) -> bool:
-    return matches(text, HUMANO, ("atendente", "humano"))
+    """A request to talk to a person: a known phrase, a role named next to a request verb
+    ("quero falar com o farmacêutico", "me liga alguém da oficina"), or a role on its own
+    ("atendente pfv")."""
+    if matches(text, HUMANO) or HUMANO_REGEX.search(text):
+        return True
+    tokens = text.split()
+    # A role after an article or "com/para" (or a pronoun-like role): "pedido medico" is not one.
+    papeis = [i for i, t in enumerate(tokens) if t in PAPEIS and (
+        t in ("alguem", "atendente", "humano", "humana", "pessoa")
+        or (i > 0 and tokens[i - 1] in ("o", "a", "um", "uma", "com", "para", "da", "do")))]
+    if not papeis:
+        return False
+    if len(tokens) <= 4 and all(t in PAPEIS or t in ("por", "favor", "um", "uma", "o", "a", "quero")
+                                for t in tokens):
+        return True
+    verbos = [i for i, t in enumerate(tokens) if t in PEDIDO_VERBOS or t in ("fala", "falo")]
+    return any(abs(p - v) <= 5 for p in papeis for v in verbos)
+
+
+_ENCHIMENTO = frozenset("mas entao ai ne ou sim nao oi ue hein e so".split())
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in content_words(text) if w not in _ENCHIMENTO}
 
 
 def _similar(a: str, b: str) -> bool:
@@ -196,8 +224,15 @@ def _similar(a: str, b: str) -> bool:
         return True
     if len(wa & wb) / len(wa | wb) >= 0.6:
         return True
+    sa, sb = _stems(a), _stems(b)
+    if len(sa) >= 2 and len(sb) >= 2 and len(sa & sb) / min(len(sa), len(sb)) >= 0.66:
+        return True
     matcher = SequenceMatcher(None, a, b)
     return matcher.quick_ratio() >= 0.85 and matcher.ratio() >= 0.85
+
+
+def _previous_user(norm: list[tuple[str, str, str]], i: int) -> tuple[str, str] | None:
+    return next(((raw, t) for r, t, raw in reversed(norm[:i]) if r == "user"), None)
 
 
 def detect_problems(mensagens: list[tuple[str, str]]) -> Deteccao:
@@ -211,11 +246,10 @@ def detect_problems(mensagens: list[tuple[str, str]]) -> Deteccao:
 
     perguntas: list[tuple[int, str]] = []
     for i, (role, text, raw) in enumerate(norm):
-        previous_user = next((t for r, t, _ in reversed(norm[:i]) if r == "user"), "")
         if role == "assistant":
             if _is_fallback(text):
                 add("fallback")
-            elif _is_vague(text) and not _only_words(previous_user, FECHAMENTO):
+            elif _is_vague(raw, text, _previous_user(norm, i)):
                 add("vaga")
             continue
         if _is_angry(raw, text):
@@ -253,8 +287,9 @@ def _answered(norm: list[tuple[str, str, str]], asked: int, again: int) -> bool:
     a non-answer (fallback, generic text, unrelated words) it is a repeated question.
     """
     pergunta = {w[:5] for w in content_words(norm[asked][1])}
-    for role, text, _ in norm[asked + 1:again]:
-        if role != "assistant" or _is_fallback(text) or _is_vague(text):
+    for k in range(asked + 1, again):
+        role, text, raw = norm[k]
+        if role != "assistant" or _is_fallback(text) or _is_vague(raw, text, _previous_user(norm, k)):
             continue
         if re.search(r"\d", text) or pergunta & {w[:5] for w in content_words(text)}:
             return True
@@ -270,10 +305,35 @@ def _handed_over(norm: list[tuple[str, str, str]], i: int) -> bool:
 
 
 def _left_without_answer(norm: list[tuple[str, str, str]]) -> bool:
-    """The last word is the customer's, and it is not a mere "ok"/"obrigado"."""
+    """The last word is the customer's, and it asks, requests or complains.
+
+    Not left without answer: a mere "ok"/"obrigado", an emoji, a two-word sigh ("affff",
+    "ngm merece"), thanks or a plan without a request ("blz, passo aí amanhã"). Any
+    reply to a question the bot asked is waiting for the bot, though ("particular").
+    """
     if not norm or norm[-1][0] != "user":
         return False
-    return not _only_words(norm[-1][1], FECHAMENTO)
+    _, text, raw = norm[-1]
+    tokens = text.split()
+    if _is_question(raw, text):
+        return True
+    if not tokens or _only_words(text, FECHAMENTO):
+        return False
+    bot = next((r for role, _, r in reversed(norm) if role == "assistant"), "")
+    if bot.rstrip(" !.😊🙂").endswith("?"):
+        return True
+    if len(tokens) <= 2:
+        return False
+    if any(t in ("quero", "preciso", "pode", "gostaria", "queria") for t in tokens):
+        return True
+    if _is_angry(raw, text) and not any(_is_word(t, ACK) for t in tokens):
+        return True
+    return not any(_is_word(t, ACK) or t in PLANO for t in tokens)
+
+
+def suggest_rating(mensagens: list[tuple[str, str]], problemas: list[str]) -> str | None:
+    """The suggested rating of a conversa whose problems another detector found."""
+    return _suggest([(r, normalize(c), c) for r, c in mensagens], problemas)
 
 
 def _suggest(norm: list[tuple[str, str, str]], found: list[str]) -> str | None:

@@ -13,6 +13,7 @@ from core.clock import local_day, utcnow
 from core.config import get_settings
 from core.db import session_scope
 from pages.ui.common import chart_text, numero, plain, require_login
+from pages.ui.rotulos import qualidade_da_deteccao
 
 require_login()  # before anything touches the database
 
@@ -114,6 +115,8 @@ with direita:
         st.caption(f"{numero(analise.topicos.sem_topico)} perguntas fora dos tópicos conhecidos; "
                    f"as {numero(analise.topicos.agrupadas)} mais recentes foram agrupadas "
                    "automaticamente (marcadas como novo).")
+
+qualidade_da_deteccao(cliente_id)
 
 # --- Fine-tuning readiness ----------------------------------------------------------------
 st.subheader("Fine-tuning")

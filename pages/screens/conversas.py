@@ -25,6 +25,7 @@ from pages.ui.common import (
     show_error,
     when,
 )
+from pages.ui.rotulos import rotulo_da_conversa
 
 require_login()  # before anything touches the database
 
@@ -190,6 +191,7 @@ def render_card(conversa, sugestao=None, expandida: bool = False, prefixo: str =
                 badge(conversa.avaliacao)
             if conversa.avaliacao is None and (texto := suggestion_text(sugestao)):
                 st.caption(texto + " — é só uma sugestão; a avaliação é sua.")
+            rotulo_da_conversa(conversa.id, sugestao, prefixo)
         with actions:
             b1, b2, b3 = st.columns(3)
             b1.button("Boa", key=f"{prefixo}boa-{conversa.id}", icon=":material/thumb_up:",
