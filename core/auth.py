@@ -17,6 +17,7 @@ from core.common_passwords import COMMON_PASSWORDS
 from core.config import Settings, get_settings
 from core.errors import AuthError, InvalidInput, NotFound
 from core.db.tables import Administrador
+from core.db.tables_sessoes import Sessao
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 10
@@ -96,9 +97,13 @@ def set_password(session: Session, usuario: str, senha: str,
                  trocar_senha: bool = False) -> Administrador:
     """Replace an administrator's password and clear any lock-out.
 
-    Every session logged in with the old password ends at its next page load."""
+    Every session logged in with the old password ends at its next page load: its rows
+    are revoked here, and the password stamp each one took at login no longer matches."""
     admin = _get_admin(session, usuario)
     validate_new_password(senha, admin.usuario)
+    session.execute(update(Sessao).where(Sessao.administrador_id == admin.id,
+                                         Sessao.revogada_em.is_(None))
+                    .values(revogada_em=utcnow()))
     admin.senha_hash = hash_password(senha)
     admin.trocar_senha = trocar_senha
     admin.falhas_login = 0
