@@ -17,7 +17,6 @@ from core.common_passwords import COMMON_PASSWORDS
 from core.config import Settings, get_settings
 from core.errors import AuthError, InvalidInput, NotFound
 from core.db.tables import Administrador
-from core.db.tables_sessoes import Sessao
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 10
@@ -101,9 +100,9 @@ def set_password(session: Session, usuario: str, senha: str,
     are revoked here, and the password stamp each one took at login no longer matches."""
     admin = _get_admin(session, usuario)
     validate_new_password(senha, admin.usuario)
-    session.execute(update(Sessao).where(Sessao.administrador_id == admin.id,
-                                         Sessao.revogada_em.is_(None))
-                    .values(revogada_em=utcnow()))
+    from core.login_sessions import revoke_all  # it imports this module
+
+    revoke_all(session, admin.id)
     admin.senha_hash = hash_password(senha)
     admin.trocar_senha = trocar_senha
     admin.falhas_login = 0
