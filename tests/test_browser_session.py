@@ -212,20 +212,27 @@ def test_the_cookie_route_refuses_other_sites_and_used_tickets(streamlit_app, da
 
     from core.auth import authenticate
 
-    with session_scope(streamlit_app.engine) as session:
-        admin = authenticate(session, streamlit_app.usuario, streamlit_app.senha)
-        ticket = login_sessions.open_session(session, admin).ticket
+    def new_ticket() -> str:
+        with session_scope(streamlit_app.engine) as session:
+            admin = authenticate(session, streamlit_app.usuario, streamlit_app.senha)
+            return login_sessions.open_session(session, admin).ticket
 
-    def post(origin: str) -> int:
+    def post(ticket: str, origin: str, **headers) -> tuple[int, str]:
         request = urllib.request.Request(f"{streamlit_app.url}/_curadoria/sessao",
                                          data=ticket.encode(), method="POST",
-                                         headers={"Origin": origin})
+                                         headers={"Origin": origin, **headers})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status
+                return response.status, response.headers.get("Set-Cookie", "")
         except urllib.error.HTTPError as exc:
-            return exc.code
+            return exc.code, exc.headers.get("Set-Cookie", "")
 
-    assert post("https://outro-site.example") == 403
-    assert post(streamlit_app.url) == 204
-    assert post(streamlit_app.url) == 403  # a ticket works once
+    ticket = new_ticket()
+    assert post(ticket, "https://outro-site.example") == (403, "")
+    status, cookie = post(ticket, streamlit_app.url)
+    assert status == 204 and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "Max-Age=" in cookie and "Secure" not in cookie
+    assert post(ticket, streamlit_app.url) == (403, "")  # a ticket works once
+    # Behind an https proxy the cookie is Secure (CURADORIA_SESSAO_COOKIE_SEGURO=auto).
+    status, cookie = post(new_ticket(), streamlit_app.url, **{"X-Forwarded-Proto": "https"})
+    assert status == 204 and "Secure" in cookie
