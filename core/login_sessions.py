@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.auth import session_stamp
@@ -97,6 +97,7 @@ def open_session(session: Session, admin: Administrador,
                  now: dt.datetime | None = None) -> OpenedSession:
     """A new session for an admin who just logged in (or changed the password)."""
     now = now or utcnow()
+    _purge(session, now)
     ticket = secrets.token_urlsafe(_TOKEN_BYTES)
     row = Sessao(administrador_id=admin.id, entrada_hash=_digest(ticket),
                  carimbo_senha=session_stamp(admin), criada_em=now, ultimo_uso_em=now,
@@ -104,6 +105,15 @@ def open_session(session: Session, admin: Administrador,
     session.add(row)
     session.flush()
     return OpenedSession(sessao_id=row.id, ticket=ticket)
+
+
+def _purge(session: Session, now: dt.datetime) -> None:
+    """Forget sessions that can never be used again (kept a week after they ended, for
+    whoever looks at the table), and tickets never exchanged."""
+    week = now - dt.timedelta(days=7)
+    session.execute(delete(Sessao).where(or_(
+        Sessao.expira_em < week, Sessao.revogada_em < week,
+        and_(Sessao.token_hash.is_(None), Sessao.criada_em < now - dt.timedelta(days=1)))))
 
 
 def exchange_ticket(session: Session, ticket: str, now: dt.datetime | None = None,

@@ -115,3 +115,19 @@ def test_revoke_all_counts_the_open_sessions(session, settings):
     ls.open_session(session, admin)
     assert ls.revoke_all(session, admin.id) == 2
     assert ls.revoke_all(session, admin.id) == 0
+
+
+def test_sessions_that_can_never_be_used_again_are_forgotten(session, settings):
+    admin = create_admin(session, "ana", SENHA)
+    old = utcnow() - dt.timedelta(days=40)
+    expirada = ls.open_session(session, admin, now=old).sessao_id
+    nunca_trocada = ls.open_session(session, admin, now=utcnow() - dt.timedelta(days=2)).sessao_id
+    revogada_ontem = ls.open_session(session, admin).sessao_id
+    ls.revoke(session, revogada_ontem, now=utcnow() - dt.timedelta(days=1))
+    ls.open_session(session, admin)
+    restantes = set(session.scalars(select(Sessao.id)))
+    assert expirada not in restantes and nunca_trocada not in restantes
+    assert revogada_ontem in restantes and len(restantes) == 2
+    # ids are never reused: a tab still holding a forgotten session's id gets no one's
+    assert max(restantes) > max(expirada, nunca_trocada, revogada_ontem)
+    assert len({expirada, nunca_trocada, revogada_ontem}) == 3

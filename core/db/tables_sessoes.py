@@ -18,7 +18,10 @@ class Sessao(Base):
     """A logged-in browser: valid while not revoked, used recently and the password unchanged."""
 
     __tablename__ = "sessoes"
-    __table_args__ = (Index("ix_sessoes_administrador", "administrador_id"),)
+    # A tab holds its session's id: an id must never be reused for a later session
+    # (SQLite reuses the highest freed rowid unless told AUTOINCREMENT).
+    __table_args__ = (Index("ix_sessoes_administrador", "administrador_id"),
+                      {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     administrador_id: Mapped[int] = mapped_column(

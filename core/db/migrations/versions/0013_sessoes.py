@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sessoes")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_sessoes_token_hash")),
         sa.UniqueConstraint("entrada_hash", name=op.f("uq_sessoes_entrada_hash")),
+        sqlite_autoincrement=True,  # ids are never reused (a tab keeps its session's id)
     )
     op.create_index("ix_sessoes_administrador", "sessoes", ["administrador_id"])
 
