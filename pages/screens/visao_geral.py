@@ -47,6 +47,7 @@ st.dataframe(
     [
         {
             "Cliente": c.nome,
+            "Conversas": c.conversas,
             "Aguardando avaliação": c.aguardando,
             "Revisar": f"conversas?cliente={c.slug}&avaliacao=sem",
             "Avaliações (7 dias)": c.avaliacoes_7_dias,

@@ -108,8 +108,7 @@ def logged_in_user() -> str | None:
         if admin is None:
             found = login_sessions.check_cookie(session, _cookie())
             if found is None:
-                if st.session_state.get(USER_KEY):
-                    _forget_state()
+                _forget_state()
                 return None
             st.session_state[SESSION_KEY], admin = found
         st.session_state[USER_KEY] = admin.usuario
