@@ -1,4 +1,5 @@
-"""Login sessions of the dashboard (a signed HttpOnly cookie backed by one row each).
+"""Login sessions of the dashboard (a signed HttpOnly cookie backed by one row each), and
+an index for Visão geral's ratings of the last 7 days.
 
 Revision ID: 0013
 Revises: 0010
@@ -35,8 +36,11 @@ def upgrade() -> None:
         sqlite_autoincrement=True,  # ids are never reused (a tab keeps its session's id)
     )
     op.create_index("ix_sessoes_administrador", "sessoes", ["administrador_id"])
+    op.create_index("ix_avaliacoes_historico_registrado", "avaliacoes_historico",
+                    ["registrado_em"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_avaliacoes_historico_registrado", table_name="avaliacoes_historico")
     op.drop_index("ix_sessoes_administrador", table_name="sessoes")
     op.drop_table("sessoes")
