@@ -22,4 +22,4 @@ EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD curl --fail --silent http://127.0.0.1:8501/_stcore/health || exit 1
 
-CMD ["sh", "-c", "python -m core migrate && exec streamlit run dashboard.py --server.port 8501 --server.address 0.0.0.0"]
+CMD ["sh", "-c", "python -m core migrate && exec streamlit run app.py --server.port 8501 --server.address 0.0.0.0"]

@@ -1,7 +1,10 @@
 """Curadoria's entry point: login gate, navigation and sidebar.
 
 Nothing below the gate runs before a successful login: the only page registered for an
-anonymous visitor is the login form, so no other page is reachable even by URL. The
+anonymous visitor is the login form, so no other page is reachable even by URL. The login
+form is served at every URL the app has, so a shared link or a bookmark opens its page,
+query string included, once the visitor has logged in. A login leaves a session cookie
+(core.login_sessions, set by app.py's route), so a reload or a new tab stays logged in. The
 screens live in pages/screens/ (pages/ itself holds no script, or Streamlit would route a
 URL like /conversas straight to it, without this gate), and each one checks the session
 again before touching data. The session is checked against the database on every run.
@@ -20,6 +23,7 @@ from pages.ui.common import (
     CHANGE_PASSWORD_KEY,
     USER_KEY,
     forget_login,
+    hand_cookie_to_browser,
     logged_in_user,
     oidc_configured,
     plain,
@@ -69,7 +73,7 @@ def login_form() -> None:
     if entrar:
         try:
             with session_scope() as session:
-                remember_login(auth.authenticate(session, usuario, senha))
+                remember_login(session, auth.authenticate(session, usuario, senha))
         except CuradoriaError as exc:
             time.sleep(0.5)  # slows down guessing on top of the account lock-out
             show_error(exc)
@@ -102,7 +106,8 @@ def change_password_form() -> None:
         return
     try:
         with session_scope() as session:
-            remember_login(auth.change_password(session, st.session_state[USER_KEY], atual, nova))
+            remember_login(session, auth.change_password(session, st.session_state[USER_KEY],
+                                                         atual, nova))
     except CuradoriaError as exc:
         show_error(exc)
         return
@@ -172,6 +177,7 @@ def only_page(screen, title: str) -> None:
 def main() -> None:
     migrate_database(get_settings().database_url)
     usuario = logged_in_user()
+    hand_cookie_to_browser()
     if usuario is None:
         if not oidc_configured():
             ensure_first_admin()

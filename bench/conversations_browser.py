@@ -1,6 +1,6 @@
 """Time until "Todas as Conversas" is interactive in a real browser (chromium, headless).
 
-Starts `streamlit run dashboard.py` on a free port against DATABASE_URL, creates (or
+Starts `streamlit run app.py` on a free port against DATABASE_URL, creates (or
 resets) the admin `bench`, logs in and then, several times, opens the page from the menu
 and waits until the counters and the first card's "Boa" button are on screen.
 
@@ -79,7 +79,7 @@ def main() -> None:
     ensure_bench_admin()
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
          "--server.port", str(port), "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

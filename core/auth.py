@@ -96,9 +96,13 @@ def set_password(session: Session, usuario: str, senha: str,
                  trocar_senha: bool = False) -> Administrador:
     """Replace an administrator's password and clear any lock-out.
 
-    Every session logged in with the old password ends at its next page load."""
+    Every session logged in with the old password ends at its next page load: its rows
+    are revoked here, and the password stamp each one took at login no longer matches."""
     admin = _get_admin(session, usuario)
     validate_new_password(senha, admin.usuario)
+    from core.login_sessions import revoke_all  # it imports this module
+
+    revoke_all(session, admin.id)
     admin.senha_hash = hash_password(senha)
     admin.trocar_senha = trocar_senha
     admin.falhas_login = 0

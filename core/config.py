@@ -89,6 +89,22 @@ class Settings(BaseSettings):
         description="Primeiro bloqueio após as falhas de login, em segundos; dobra a cada nova "
         "falha, até 15 minutos.",
     )
+    sessao_inativa_horas: float = Field(
+        12, gt=0,
+        description="Horas sem uso que encerram uma sessão do painel (o navegador volta ao "
+        "login). Uma sessão dura no máximo 30 dias.",
+    )
+    sessao_cookie_seguro: Literal["auto", "sim", "nao"] = Field(
+        "auto",
+        description="Cookie de sessão só por HTTPS (Secure): 'auto' quando o painel é aberto "
+        "por https (também atrás de um proxy que envia X-Forwarded-Proto), 'sim' sempre, "
+        "'nao' nunca.",
+    )
+    sessao_segredo: SecretStr | None = Field(
+        None,
+        description="Chave que assina o cookie de sessão. Vazio: uma chave aleatória gravada "
+        "em sessao_segredo.key, ao lado do arquivo da senha inicial (só o dono lê).",
+    )
 
     # --- the import from Redis ---
     ingest_inatividade_minutos: int = Field(

@@ -1,4 +1,4 @@
-"""Real-browser test harness: `streamlit run dashboard.py` on a free port + Debian's chromium.
+"""Real-browser test harness: `streamlit run app.py` (dashboard.py and its routes) on a free port + Debian's chromium.
 
 Use from a test module:
 
@@ -75,14 +75,14 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @contextlib.contextmanager
 def running_dashboard(env: dict[str, str], log_path: Path) -> Iterator[str]:
-    """`streamlit run dashboard.py` on a free port with these environment overrides;
+    """`streamlit run app.py` on a free port with these environment overrides;
     yields its URL once healthy and stops it afterwards."""
     env = {**os.environ, **env}
     env.pop("REDIS_URL", None)
     port = free_port()
     log = open(log_path, "wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
@@ -102,7 +102,7 @@ def running_dashboard(env: dict[str, str], log_path: Path) -> Iterator[str]:
 
 
 class FreshDashboards:
-    """Many freshly started dashboards, each one `streamlit run dashboard.py` on its own port.
+    """Many freshly started dashboards, each one `streamlit run app.py` on its own port.
 
     A fork server (tests/streamlit_forkserver.py) imports streamlit and core once and forks
     one child per server, so a server whose very first request is a given URL costs a

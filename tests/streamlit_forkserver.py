@@ -1,7 +1,7 @@
-"""Start many fresh `streamlit run dashboard.py` servers cheaply: import once, fork per server.
+"""Start many fresh `streamlit run app.py` servers cheaply: import once, fork per server.
 
 Each line read from stdin is "PORT LOG_PATH"; the process forks a child that runs exactly
-what `python -m streamlit run dashboard.py --server.port PORT ...` runs (streamlit's own
+what `python -m streamlit run app.py --server.port PORT ...` runs (streamlit's own
 CLI entry point), with its output in LOG_PATH, and answers with the child's pid. Streamlit's
 runtime (sessions, the page registry) is created only in the child, so every child is a
 freshly started server; only the module imports (seconds of CPU each) are shared.
@@ -38,6 +38,7 @@ def preload() -> None:
     import mako.template  # noqa: F401
 
     import core.auth  # noqa: F401
+    import core.login_sessions  # noqa: F401
     import core.config  # noqa: F401
     import core.db  # noqa: F401
     import core.errors  # noqa: F401
@@ -46,7 +47,7 @@ def preload() -> None:
 
 
 def serve(port: int, log_path: str) -> None:
-    """In the child: become `streamlit run dashboard.py` on this port."""
+    """In the child: become `streamlit run app.py` on this port."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(fd, 1)
@@ -58,7 +59,7 @@ def serve(port: int, log_path: str) -> None:
 
     code = 0
     try:
-        cli.main(args=["run", str(ROOT / "dashboard.py"), "--server.port", str(port),
+        cli.main(args=["run", str(ROOT / "app.py"), "--server.port", str(port),
                        "--server.address", "127.0.0.1", "--server.headless", "true",
                        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
                  prog_name="streamlit", standalone_mode=True)

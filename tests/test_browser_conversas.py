@@ -65,10 +65,11 @@ def test_filter_search_expand_and_rate_a_conversa(page, streamlit_app, dados):
     expect(card.get_by_text("Avaliada por ana", exact=False)).to_be_visible()
     expect(card.locator(".st-key-badge-6")).to_contain_text("Boa")
 
-    # A reload starts a new Streamlit session: log in again; the URL keeps the filters.
+    # A reload keeps the session (the login cookie), the page and the filters in its URL.
     page.reload()
-    login(page, streamlit_app)
-    open_page(page, "Todas as Conversas")
+    page.get_by_role("heading", name="Todas as Conversas").wait_for(timeout=30_000)
+    expect(page.get_by_label("Senha")).to_have_count(0)
+    expect(page.get_by_label("Buscar nas mensagens")).to_have_value("entregá")
     expect(page.get_by_text("Todas as conversas: 1 boa, 1 ruim, 5 sem avaliação")).to_be_visible()
     choose(page, "Avaliação", "Boa")
     expect(page.get_by_text("1 conversas · página 1 de 1")).to_be_visible()

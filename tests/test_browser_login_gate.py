@@ -1,6 +1,6 @@
 """No screen without login, whatever the URL and whatever the server saw before.
 
-Real chromium against freshly started `streamlit run dashboard.py` servers. Every URL
+Real chromium against freshly started `streamlit run app.py` servers. Every URL
 path the app has, every file name pages/ had before and has now (Streamlit once routed
 `/conversas` straight to `pages/conversas.py`, skipping the gate, when that was the first
 request a new server got), with and without a query string: each one, in a fresh browser
@@ -137,10 +137,9 @@ def test_every_url_as_the_first_request_of_a_new_server_shows_only_the_login_for
             servers.append((target, url, pid))
         for _, url, _ in servers:
             dashboards.wait_healthy(url)
-        # On a new server's first request, Streamlit's legacy pages/ handling (active until
-        # the first st.navigation call) still says "page not found" over the login form.
-        result = visit_all(browser, [f"{url}/{target}" for target, url, _ in servers],
-                           modal_allowed=True)
+        # No "page not found" box for a page that exists, even on a new server's first
+        # request (app.py turns Streamlit's legacy pages/ handling off).
+        result = visit_all(browser, [f"{url}/{target}" for target, url, _ in servers])
         for (target, url, pid) in servers:
             problemas[f"/{target}"] = result[f"{url}/{target}"]
             dashboards.stop(pid)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from core.auth import create_admin, session_stamp
+from core.auth import create_admin
+from core.login_sessions import open_session
 from core.db import session_scope
 from core.db.tables import Cliente, ModeloHistorico
 from core.finetune.deploy import set_active_model
@@ -111,7 +112,8 @@ def test_the_progress_component_shows_the_jobs_progress_and_estimate(engine):
     assert not at.exception and not at.get("progress")
     with session_scope(engine) as session:
         admin = create_admin(session, "ana", SENHA)
-        at.session_state["usuario"], at.session_state["sessao_senha"] = "ana", session_stamp(admin)
+        at.session_state["usuario"] = "ana"
+        at.session_state["sessao_id"] = open_session(session, admin).sessao_id
     at.run()
     assert not at.exception
     assert "40%" in at.get("progress")[0].proto.text

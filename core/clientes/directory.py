@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.clientes.redis_source import validate_source
 from core.db.tables import Cliente, Conversa, ConversaResumo, SEM_AVALIACAO
 from core.errors import InvalidInput, NotFound
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_NOME = 120
+MAX_SYSTEM_PROMPT = 20_000
 
 
 def slugify(nome: str) -> str:
@@ -55,8 +58,57 @@ def create_cliente(session: Session, slug: str, nome: str | None = None, **field
     slug = validate_slug(slug)
     if session.scalar(select(Cliente.id).where(Cliente.slug == slug)):
         raise InvalidInput(f"Já existe um cliente '{slug}'.")
-    cliente = Cliente(slug=slug, nome=(nome or slug).strip(), **fields)
+    if {"redis_url", "redis_db", "redis_prefix"} & fields.keys():
+        fields["redis_url"], fields["redis_db"], fields["redis_prefix"] = validate_source(
+            fields.get("redis_url"), fields.get("redis_db"), fields.get("redis_prefix"))
+    cliente = Cliente(slug=slug, nome=validate_nome(nome or slug), **fields)
     session.add(cliente)
+    session.flush()
+    return cliente
+
+
+def validate_nome(nome: str | None) -> str:
+    nome = " ".join((nome or "").split())
+    if not nome:
+        raise InvalidInput("Informe o nome do cliente.")
+    if len(nome) > MAX_NOME:
+        raise InvalidInput(f"Nome do cliente longo demais: até {MAX_NOME} caracteres.")
+    return nome
+
+
+@dataclass(frozen=True)
+class ClienteDados:
+    """What the Clientes page edits: name, slug, Redis source, system prompt."""
+
+    nome: str
+    slug: str
+    redis_url: str | None = None
+    redis_db: int = 0
+    redis_prefix: str = ""
+    system_prompt: str = ""
+
+
+def save_cliente(session: Session, dados: ClienteDados, cliente_id: int | None = None) -> Cliente:
+    """Create a cliente (cliente_id None) or change one, with the command line's checks
+    (slug, Redis source) and a pt-BR InvalidInput for anything wrong; an empty slug is
+    made from the name."""
+    nome = validate_nome(dados.nome)
+    slug = validate_slug(dados.slug.strip() or slugify(nome))
+    redis_url, redis_db, redis_prefix = validate_source(dados.redis_url, dados.redis_db,
+                                                        dados.redis_prefix)
+    system_prompt = (dados.system_prompt or "").strip()
+    if len(system_prompt) > MAX_SYSTEM_PROMPT:
+        raise InvalidInput(f"System prompt longo demais: até {MAX_SYSTEM_PROMPT:,} caracteres."
+                           .replace(",", "."))
+    outro = session.scalar(select(Cliente.id).where(Cliente.slug == slug))
+    if outro is not None and outro != cliente_id:
+        raise InvalidInput(f"Já existe um cliente '{slug}'.")
+    if cliente_id is None:
+        return create_cliente(session, slug, nome, redis_url=redis_url, redis_db=redis_db,
+                              redis_prefix=redis_prefix, system_prompt=system_prompt)
+    cliente = get_cliente_by_id(session, cliente_id)
+    cliente.nome, cliente.slug, cliente.system_prompt = nome, slug, system_prompt
+    cliente.redis_url, cliente.redis_db, cliente.redis_prefix = redis_url, redis_db, redis_prefix
     session.flush()
     return cliente
 

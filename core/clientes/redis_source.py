@@ -19,6 +19,7 @@ import redis
 
 from core.config import Settings, get_settings
 from core.db.tables import Cliente
+from core.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,27 @@ def mask_url(url: str | None) -> str:
     user = parts.username or ""
     host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def validate_source(redis_url: str | None, redis_db: int | str | None,
+                    redis_prefix: str | None) -> tuple[str | None, int, str]:
+    """A cliente's Redis settings, checked and normalized: (URL or None, db, prefix).
+
+    The one check for the Importação and Clientes pages and the command line."""
+    redis_url = (redis_url or "").strip() or None
+    if redis_url and (len(redis_url) > 500
+                      or urlsplit(redis_url).scheme not in ("redis", "rediss", "unix")):
+        raise InvalidInput("URL do Redis inválida: use redis://host:porta/N, rediss://... ou unix://...")
+    try:
+        db = int(redis_db or 0)
+    except (TypeError, ValueError):
+        db = -1
+    if not 0 <= db <= 1_000:
+        raise InvalidInput("Número do banco do Redis inválido: use um inteiro a partir de 0.")
+    redis_prefix = (redis_prefix or "").strip()
+    if len(redis_prefix) > 100 or any(c in redis_prefix for c in "*?[] "):
+        raise InvalidInput("Prefixo de chaves inválido: até 100 caracteres, sem espaços nem * ? [ ].")
+    return redis_url, db, redis_prefix
 
 
 def resolve_source(cliente: Cliente, settings: Settings | None = None,

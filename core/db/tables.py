@@ -203,6 +203,8 @@ class AvaliacaoHistorico(Base):
     __tablename__ = "avaliacoes_historico"
     __table_args__ = (
         Index("ix_avaliacoes_historico_conversa", "conversa_id", "id"),
+        # Visão geral's ratings of the last 7 days (core.review.start_of_day)
+        Index("ix_avaliacoes_historico_registrado", "registrado_em"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

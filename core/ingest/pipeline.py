@@ -36,7 +36,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import redis
 from sqlalchemy import Engine, func, select, update
@@ -48,6 +47,7 @@ from core.clientes.redis_source import (
     RedisSource,
     connect,
     has_own_source,
+    validate_source,
     mask_url,
     resolve_source,
 )
@@ -372,14 +372,7 @@ def update_redis_source(session: Session, slug: str, redis_url: str | None, redi
                         redis_prefix: str) -> Cliente:
     """Change where a cliente's bot keeps its messages (validated)."""
     cliente = get_cliente(session, slug)
-    redis_url = (redis_url or "").strip() or None
-    if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-        raise InvalidInput("URL do Redis inválida: use redis://host:porta/N, rediss://... ou unix://...")
-    if not 0 <= int(redis_db) <= 1_000:
-        raise InvalidInput("Número do banco do Redis inválido: use um inteiro a partir de 0.")
-    redis_prefix = (redis_prefix or "").strip()
-    if len(redis_prefix) > 100 or any(c in redis_prefix for c in "*?[] "):
-        raise InvalidInput("Prefixo de chaves inválido: até 100 caracteres, sem espaços nem * ? [ ].")
+    redis_url, redis_db, redis_prefix = validate_source(redis_url, redis_db, redis_prefix)
     cliente.redis_url, cliente.redis_db, cliente.redis_prefix = redis_url, int(redis_db), redis_prefix
     session.flush()
     return cliente

@@ -1,9 +1,10 @@
-"""Clientes: the model each bot uses, its history, and a one-click rollback."""
+"""Clientes: create and edit a cliente (pages/ui/cliente_form.py), the model each bot
+uses, its history, and a one-click rollback."""
 from __future__ import annotations
 
 import streamlit as st
 
-from core.clientes.directory import list_clientes
+from core.clientes.directory import get_cliente, list_clientes
 from core.db import session_scope
 from core.errors import CuradoriaError
 from core.finetune.deploy import describe_cliente_model, rollback_model
@@ -26,6 +27,7 @@ from pages.ui.common import (
     show_error,
     when,
 )
+from pages.ui.cliente_form import SAVED_KEY, render_cliente_form
 from pages.ui.desligamento import render_shutdown_banner
 
 require_login()  # before anything touches the database
@@ -55,12 +57,29 @@ elif poller.atrasado():
 else:
     st.caption(f"Poller visto por último às {when(poller.visto_em)}.")
 
+nomes = dict(clientes)
+if salvo := st.session_state.pop(SAVED_KEY, None):
+    st.session_state["cliente_selecionado"] = salvo[0]  # the cliente just created or saved
+    st.success(plain(salvo[1]), icon=":material/check:")
+if st.session_state.get("cliente_selecionado") not in nomes:
+    st.session_state.pop("cliente_selecionado", None)  # renamed or removed elsewhere
+
+with st.expander("Novo cliente", icon=":material/add_business:", expanded=not clientes):
+    if render_cliente_form(None, "novo_cliente"):
+        st.rerun()
+
 if not clientes:
-    st.info("Ainda não há clientes.")
+    st.info("Ainda não há clientes: cadastre o primeiro acima.")
     st.stop()
 
-nomes = dict(clientes)
-slug = st.selectbox("Cliente", list(nomes), format_func=lambda s: nomes[s])
+slug = st.selectbox("Cliente", list(nomes), format_func=lambda s: nomes[s],
+                    key="cliente_selecionado")
+with session_scope() as session:
+    atual = get_cliente(session, slug)
+with st.expander("Dados do cliente: nome, identificador, Redis e system prompt",
+                 icon=":material/edit:"):
+    if render_cliente_form(atual, f"editar_{atual.id}"):
+        st.rerun()
 
 if "rollback_msg" in st.session_state:
     st.success(plain(st.session_state.pop("rollback_msg")), icon=":material/undo:")

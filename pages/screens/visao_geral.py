@@ -1,11 +1,13 @@
-"""Visão geral: per cliente, how many conversas, how many rated, the last message."""
+"""Visão geral, the start of the day: what waits for review per cliente, the ratings of
+the last 7 days, who is ready for fine-tuning, the poller's health and the model warnings."""
 from __future__ import annotations
 
 import streamlit as st
 
-from core.clientes.directory import summarize_clientes
 from core.db import session_scope
 from core.finetune.sunset import model_status_for_all
+from core.poller.cycle import get_poller_status
+from core.review.start_of_day import start_of_day
 from pages.ui.common import numero, require_login, when
 from pages.ui.desligamento import render_shutdown_banner
 
@@ -14,37 +16,67 @@ require_login()  # before anything touches the database
 st.title("Visão geral")
 render_shutdown_banner()
 with session_scope() as session:
-    resumo = summarize_clientes(session)
+    dia = start_of_day(session)
+    poller = get_poller_status(session)
     modelos = model_status_for_all(session)
 
-if not resumo:
-    st.info("Ainda não há clientes. Importe as conversas de um bot ou gere dados de "
-            "demonstração com `python -m core demo`.")
+if poller is None:
+    st.warning("O poller nunca rodou: as conversas novas não são importadas nem analisadas e "
+               "os fine-tunings não são acompanhados até ele ser iniciado (`python poller.py`).",
+               icon=":material/schedule:")
+elif poller.atrasado():
+    st.warning(f"Poller visto por último às {when(poller.visto_em)} — parece parado.",
+               icon=":material/warning:")
+else:
+    st.success(f"Poller funcionando: visto por último às {when(poller.visto_em)}.",
+               icon=":material/check_circle:")
+
+if not dia.clientes:
+    st.info("Ainda não há clientes. Cadastre um em Clientes, importe as conversas de um bot "
+            "ou gere dados de demonstração com `python -m core demo`.")
     st.stop()
 
-total = sum(r.conversas for r in resumo)
-avaliadas = sum(r.avaliadas for r in resumo)
-col1, col2, col3 = st.columns(3)
-col1.metric("Conversas", numero(total))
-col2.metric("Avaliadas", numero(avaliadas))
-col3.metric("Clientes", len(resumo))
+col1, col2, col3, col4 = st.columns(4)
+col1.metric("Aguardando avaliação", numero(dia.aguardando))
+col2.metric("Avaliações nos últimos 7 dias", numero(dia.avaliacoes_7_dias))
+col3.metric("Prontos para fine-tuning", f"{dia.prontos} de {len(dia.clientes)}")
+col4.metric("Conversas", numero(sum(c.conversas for c in dia.clientes)))
 
+st.subheader("Por cliente")
 st.dataframe(
     [
         {
-            "Cliente": r.nome,
-            "Conversas": r.conversas,
-            "Avaliadas": r.avaliadas,
-            "Boas": r.boas,
-            "Ruins": r.ruins,
-            "Última mensagem": when(r.ultima_mensagem_em),
-            "Modelo em uso": r.modelo_em_uso,
+            "Cliente": c.nome,
+            "Conversas": c.conversas,
+            "Aguardando avaliação": c.aguardando,
+            "Revisar": f"conversas?cliente={c.slug}&avaliacao=sem",
+            "Avaliações (7 dias)": c.avaliacoes_7_dias,
+            "Boas": c.boas,
+            "Ruins": c.ruins,
+            "Fine-tuning": "Pronto" if c.prontidao.pronto else c.prontidao.motivo,
+            "Progresso": c.prontidao.progresso,
+            "Última mensagem": when(c.ultima_mensagem_em),
+            "Modelo em uso": c.modelo_em_uso,
         }
-        for r in resumo
+        for c in dia.clientes
     ],
+    column_config={
+        "Revisar": st.column_config.LinkColumn(
+            "Revisar", display_text="Abrir fila",
+            help="As conversas sem avaliação deste cliente (abre em outra aba)"),
+        "Progresso": st.column_config.ProgressColumn(
+            "Progresso", min_value=0.0, max_value=1.0, format="percent",
+            help="Quanto falta para o fine-tuning (a condição menos adiantada)"),
+    },
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
+    key="tabela_inicio_do_dia",
 )
+
+st.subheader("Avaliações por dia (últimos 7 dias)")
+st.bar_chart({"Dia": [f"{d:%d/%m}" for d, _ in dia.avaliacoes_por_dia],
+              "Avaliações": [n for _, n in dia.avaliacoes_por_dia]},
+             x="Dia", y="Avaliações", height=220)
 
 st.subheader("Modelos em uso e desligamento")
 st.dataframe(
@@ -61,6 +93,6 @@ st.dataframe(
         for m in modelos
     ],
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
     key="tabela_desligamento",
 )

@@ -8,12 +8,15 @@ import re
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core import auth
+from core import login_sessions
 from core.clock import format_local
 from core.db import session_scope
+from pages.ui import login_cookie
 
 USER_KEY = "usuario"
-STAMP_KEY = "sessao_senha"
+SESSION_KEY = "sessao_id"  # the row in `sessoes` this tab is logged in with
+TICKET_KEY = "sessao_entrada"  # one-time ticket, until the page trades it for the cookie
+LOGOUT_KEY = "sessao_sair"  # the page still has to delete the cookie
 CHANGE_PASSWORD_KEY = "trocar_senha"
 
 # Every ASCII character markdown (CommonMark, GFM, Streamlit's LaTeX and directives) may
@@ -47,36 +50,70 @@ def oidc_configured() -> bool:
         return False
 
 
-def remember_login(admin) -> None:
-    """After a successful login or password change: who, and which password it was."""
+def remember_login(session, admin) -> None:
+    """After a successful login or password change: a new session row for this tab, and
+    its one-time ticket for the page, which trades it for the HttpOnly cookie
+    (hand_cookie_to_browser) so a reload or a new tab stays logged in."""
+    opened = login_sessions.open_session(session, admin)
     st.session_state[USER_KEY] = admin.usuario
-    st.session_state[STAMP_KEY] = auth.session_stamp(admin)
+    st.session_state[SESSION_KEY] = opened.sessao_id
+    st.session_state[TICKET_KEY] = opened.ticket
     st.session_state[CHANGE_PASSWORD_KEY] = admin.trocar_senha
 
 
-def forget_login() -> None:
-    for key in (USER_KEY, STAMP_KEY, CHANGE_PASSWORD_KEY):
+def _forget_state() -> None:
+    for key in (USER_KEY, SESSION_KEY, TICKET_KEY, CHANGE_PASSWORD_KEY):
         st.session_state.pop(key, None)
 
 
+def forget_login() -> None:
+    """"Sair": the session ends for every tab and reload that holds it; the page then
+    asks the server to delete the cookie."""
+    sessao_id = st.session_state.get(SESSION_KEY)
+    if sessao_id:
+        with session_scope() as session:
+            login_sessions.revoke(session, sessao_id)
+    _forget_state()
+    st.session_state[LOGOUT_KEY] = True
+
+
+def hand_cookie_to_browser() -> None:
+    """Once per login or logout, in the page: set or delete the session cookie."""
+    ticket = st.session_state.pop(TICKET_KEY, None)
+    if ticket:
+        login_cookie.send_ticket(ticket)
+    if st.session_state.pop(LOGOUT_KEY, None):
+        login_cookie.clear_cookie()
+
+
+def _cookie() -> str | None:
+    try:
+        return st.context.cookies.get(login_sessions.COOKIE_NAME)
+    except Exception:  # noqa: BLE001 - no browser request (AppTest, bare mode): no cookie
+        return None
+
+
 def logged_in_user() -> str | None:
-    """Who is logged in, checked against the database on every run: None once the account
-    is deactivated or its password changed anywhere since this session logged in."""
+    """Who is logged in, checked against the database on every run: the session this tab
+    holds, or else the one the browser's cookie names (a reload, a new tab, a link). None
+    once that session was ended ("Sair" anywhere, a password change, idle too long) or
+    its account deactivated."""
     if oidc_configured():
         if not st.user.is_logged_in:
             return None
         st.session_state[USER_KEY] = str(st.user.get("email") or st.user.get("name"))
         return st.session_state[USER_KEY]
-    usuario = st.session_state.get(USER_KEY)
-    if not usuario:
-        return None
     with session_scope() as session:
-        admin = auth.check_session(session, usuario, st.session_state.get(STAMP_KEY))
+        admin = login_sessions.check_session_id(session, st.session_state.get(SESSION_KEY))
         if admin is None:
-            forget_login()
-            return None
+            found = login_sessions.check_cookie(session, _cookie())
+            if found is None:
+                _forget_state()
+                return None
+            st.session_state[SESSION_KEY], admin = found
+        st.session_state[USER_KEY] = admin.usuario
         st.session_state[CHANGE_PASSWORD_KEY] = admin.trocar_senha
-    return usuario
+        return admin.usuario
 
 
 def require_login() -> str:
