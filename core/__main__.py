@@ -203,9 +203,39 @@ def cmd_export(args) -> int:
 
     upgrade_database()
     with session_scope() as session:
-        report = export_dataset(session, args.cliente, Path(args.out))
+        if args.formato == "dpo":
+            from core.training.preference import export_preferences
+
+            report = export_preferences(session, args.cliente, Path(args.out))
+        else:
+            report = export_dataset(session, args.cliente, Path(args.out))
     print("\n".join(report.lines()))
     return 0 if report.ok else 2
+
+
+def cmd_correcoes_importar(args) -> int:
+    from pathlib import Path
+
+    from core.db import session_scope, upgrade_database
+    from core.review.corrections_csv import import_csv
+
+    upgrade_database()
+    with session_scope() as session:
+        report = import_csv(session, Path(args.arquivo), args.usuario or getpass.getuser())
+    print("\n".join(report.lines()))
+    return 1 if report.rejeitadas else 0
+
+
+def cmd_correcoes_exportar(args) -> None:
+    from pathlib import Path
+
+    from core.db import session_scope, upgrade_database
+    from core.review.corrections_csv import export_csv
+
+    upgrade_database()
+    with session_scope() as session:
+        n = export_csv(session, Path(args.arquivo), args.cliente)
+    print(f"{n} correção(ões) gravada(s) em {args.arquivo}.")
 
 
 def cmd_ingest(args) -> int:
@@ -321,7 +351,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cliente", required=True, help="Identificador (slug) do cliente.")
     p.add_argument("--out", required=True, metavar="ARQUIVO.jsonl",
                    help="Arquivo de treino; o de validação fica ao lado (ARQUIVO-validation.jsonl).")
+    p.add_argument("--formato", choices=("sft", "dpo"), default="sft",
+                   help="sft: conversas (padrão); dpo: preferências, uma linha por correção "
+                   "(input, preferred_output, non_preferred_output), sem arquivo de validação.")
     p.set_defaults(func=cmd_export)
+
+    correcoes = sub.add_parser("correcoes", help="Correções das respostas do bot, em lote (CSV "
+                               "com conversa_id, mensagem_id, resposta_correta).").add_subparsers(
+        dest="correcoes_command", required=True, metavar="ação")
+    p = correcoes.add_parser("importar", help="Importa correções de um CSV (UTF-8); relata cada "
+                             "linha rejeitada; importar de novo não duplica nada.")
+    p.add_argument("arquivo", metavar="ARQUIVO.csv")
+    p.add_argument("--usuario", help="Quem corrigiu (padrão: o usuário do sistema).")
+    p.set_defaults(func=cmd_correcoes_importar)
+    p = correcoes.add_parser("exportar", help="Grava todas as correções num CSV (UTF-8).")
+    p.add_argument("arquivo", metavar="ARQUIVO.csv")
+    p.add_argument("--cliente", metavar="SLUG", help="Só as correções deste cliente.")
+    p.set_defaults(func=cmd_correcoes_exportar)
 
     p = sub.add_parser("ingest", help="Importa as conversas do Redis do bot de um cliente.")
     p.add_argument("--cliente", required=True, metavar="SLUG",
