@@ -99,8 +99,9 @@ def import_csv(session: Session, path: Path, usuario: str) -> ImportReport:
             continue  # blank line
         report.linhas += 1
         try:
-            if len(row) < len(header):
-                raise InvalidInput(f"a linha tem {len(row)} coluna(s); o cabeçalho tem {len(header)}.")
+            if len(row) != len(header):
+                raise InvalidInput(f"a linha tem {len(row)} coluna(s); o cabeçalho tem {len(header)} "
+                                   "(um texto com vírgula precisa estar entre aspas).")
             conversa_id = _id(row[pos["conversa_id"]], "conversa_id")
             mensagem_id = _id(row[pos["mensagem_id"]], "mensagem_id")
             if mensagem_id in vistas:
