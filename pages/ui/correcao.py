@@ -32,10 +32,13 @@ def _correcoes(conversa_id: int) -> dict:
 def first_messages(mensagens, conversa_id: int) -> None:
     """The card's first lines; a corrected bot answer has its correction under it."""
     correcoes = _correcoes(conversa_id) if any(m.role == "assistant" for m in mensagens) else {}
-    for m in mensagens:
-        st.text(f"{'Cliente' if m.role == 'user' else 'Bot'}: {m.conteudo}")
-        if m.id in correcoes:
-            st.text(f"Correção: {correcoes[m.id].resposta_correta}")
+    # One container: the card keeps its number of elements whatever the corrections, so
+    # Streamlit keeps the state of what follows (the open "Ver conversa completa").
+    with st.container():
+        for m in mensagens:
+            st.text(f"{'Cliente' if m.role == 'user' else 'Bot'}: {m.conteudo}")
+            if m.id in correcoes:
+                st.text(f"Correção: {correcoes[m.id].resposta_correta}")
 
 
 # --- callbacks (run before the page's own login check: each checks the session) ---------
