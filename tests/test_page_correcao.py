@@ -88,3 +88,25 @@ def test_cancel_leaves_nothing_and_the_linked_conversation_has_its_own_controls(
     at.text_area(key=f"link-corr-texto-{bot_id}").input("Abrimos sim.").run()
     at.button(key=f"link-corr-salvar-{bot_id}").click().run()
     assert _rows(engine) == [(bot_id, "Abrimos sim.", "ana", None)]
+
+
+def test_dados_de_treino_previews_and_downloads_the_preference_file(engine):
+    def build(session):
+        loja = add_cliente(session)
+        for i in range(10):
+            conversa = add_conversa(session, loja, [f"Abre domingo {i}? cpf 529.982.247-25",
+                                                    f"Não abrimos ({i})."], avaliacao="ruim")
+            bot = session.scalar(select(Mensagem.id).where(Mensagem.conversa_id == conversa.id,
+                                                           Mensagem.role == "assistant"))
+            from core.review.corrections import save_correction
+            save_correction(session, bot, f"Abrimos **domingo** ({i}), fone (11) 98765-4321.", "ana")
+    seed_engine(engine, build)
+    at = logged_in_dashboard(engine, page="pages/screens/dados_treino.py")
+    at.button(key="gerar-dpo").click().run()
+    assert not at.exception, at.exception
+    assert "O arquivo de preferências passa na validação." in [s.value for s in at.success]
+    texts = _texts(at)
+    assert "Cliente: Abre domingo 0? cpf [CPF]" in texts
+    assert "Preferida: Abrimos **domingo** (0), fone [TELEFONE]." in texts
+    assert "Não preferida: Não abrimos (0)." in texts
+    assert at.get("download_button")
