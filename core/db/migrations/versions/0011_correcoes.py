@@ -1,4 +1,5 @@
-"""Corrections of bot answers: what the bot should have said (training data, SFT and DPO).
+"""Corrections of bot answers: what the bot should have said (training data, SFT and DPO),
+and the training method of a fine-tuning job (sft | dpo).
 
 Revision ID: 0011
 Revises: 0010
@@ -39,9 +40,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_correcoes_cliente_conversa", "correcoes", ["cliente_id", "conversa_id"])
     op.create_index("ix_correcoes_conversa", "correcoes", ["conversa_id"])
+    with op.batch_alter_table("fine_tuning_jobs") as batch:
+        batch.add_column(sa.Column("metodo", sa.String(length=10), server_default="sft",
+                                   nullable=False))
+        batch.create_check_constraint(op.f("ck_fine_tuning_jobs_metodo"), "metodo IN ('sft', 'dpo')")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("fine_tuning_jobs") as batch:
+        batch.drop_constraint(op.f("ck_fine_tuning_jobs_metodo"), type_="check")
+        batch.drop_column("metodo")
     op.drop_index("ix_correcoes_conversa", table_name="correcoes")
     op.drop_index("ix_correcoes_cliente_conversa", table_name="correcoes")
     op.drop_table("correcoes")
