@@ -20,11 +20,13 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from core.clientes.directory import get_cliente
+from core.config import get_settings
 from core.errors import InvalidInput
 from core.review.corrections import cliente_corrections
 from core.training import tokens as tk
@@ -144,14 +146,30 @@ class PreferenceReport:
     conversas: int = 0
     puladas: dict[str, int] = field(default_factory=dict)
     redacoes: dict[str, int] = field(default_factory=dict)
-    tokens: int = 0
+    tokens: int = 0  # both sequences of every row (input + each answer)
     maior_exemplo_tokens: int = 0
     erros: list[str] = field(default_factory=list)
     avisos: list[str] = field(default_factory=list)
+    # The estimate the fine-tuning start shows (as the training file's: epochs, billed
+    # tokens, our price table), and the names it reads on a training file's report.
+    epocas: int = 0
+    tokens_faturados: int = 0
+    custo_usd: Decimal = Decimal("0.00")
+    custo_brl: Decimal = Decimal("0.00")
+    preco_usd_por_milhao: Decimal | None = None
+    validation_path: Path | None = None
 
     @property
     def ok(self) -> bool:
         return not self.erros
+
+    @property
+    def train_path(self) -> Path:
+        return self.path
+
+    @property
+    def conversas_usadas(self) -> int:
+        return self.exemplos
 
     def lines(self) -> list[str]:
         out = [f"Modelo base: {self.modelo_base} (tokenizador {self.encoding}, "
@@ -163,6 +181,8 @@ class PreferenceReport:
         out.append(f"Dados pessoais removidos: {sum(self.redacoes.values())}")
         out += [f"  - {k}: {v}" for k, v in sorted(self.redacoes.items())]
         out.append(f"Tokens (maior exemplo): {self.tokens} ({self.maior_exemplo_tokens})")
+        out.append(f"Épocas: {self.epocas}; tokens faturados: {self.tokens_faturados}; custo "
+                   f"estimado: US$ {self.custo_usd} (R$ {self.custo_brl})")
         out += [f"AVISO: {a}" for a in self.avisos]
         out += [f"ERRO: {e}" for e in self.erros]
         out.append("Arquivo aceito pela validação." if self.ok else "Arquivo NÃO seria aceito.")
@@ -193,8 +213,9 @@ def write_preference_file(session: Session, cliente, out: Path) -> PreferenceRep
                         puladas[motivo] += 1
                         continue
                     base = row["input"]["messages"]
-                    n = max(tk.count_example_tokens(base + row["preferred_output"], report.encoding),
-                            tk.count_example_tokens(base + row["non_preferred_output"], report.encoding))
+                    n_sim = tk.count_example_tokens(base + row["preferred_output"], report.encoding)
+                    n_nao = tk.count_example_tokens(base + row["non_preferred_output"], report.encoding)
+                    n = max(n_sim, n_nao)
                     if n > report.limite_tokens:
                         puladas["acima_do_limite_de_tokens"] += 1
                         continue
@@ -205,7 +226,7 @@ def write_preference_file(session: Session, cliente, out: Path) -> PreferenceRep
                     vistos.add(data)
                     erros_formato.update(preference_errors(row))
                     report.exemplos += 1
-                    report.tokens += n
+                    report.tokens += n_sim + n_nao
                     report.maior_exemplo_tokens = max(report.maior_exemplo_tokens, n)
                     f.write(data + b"\n")
         os.replace(tmp, out)
@@ -221,9 +242,30 @@ def write_preference_file(session: Session, cliente, out: Path) -> PreferenceRep
     if puladas:
         resumo = ", ".join(f"{MOTIVOS_DPO.get(k, k)}: {v}" for k, v in sorted(puladas.items()))
         report.avisos.append(f"{sum(puladas.values())} correção(ões) pulada(s) ({resumo}).")
+    _estimate(report)
     return report
+
+
+def _estimate(report: PreferenceReport) -> None:
+    """Epochs, billed tokens and cost as the training file's (both answers counted)."""
+    settings = get_settings()
+    report.epocas = tk.default_epochs(report.exemplos)
+    report.tokens_faturados = tk.billed_tokens(report.tokens, report.epocas)
+    report.preco_usd_por_milhao = tk.price_for(report.modelo_base, settings.precos_treino_usd)
+    if report.preco_usd_por_milhao is not None:
+        report.custo_usd = tk.cost_usd(report.tokens_faturados, report.preco_usd_por_milhao)
+        report.custo_brl = tk.cost_brl(report.tokens_faturados, report.preco_usd_por_milhao,
+                                       settings.cambio_usd_brl)
 
 
 def export_preferences(session: Session, slug: str, out: Path) -> PreferenceReport:
     """The CLI's `export --formato dpo`."""
     return write_preference_file(session, get_cliente(session, slug), out)
+
+
+def build_preference_file(session: Session, cliente_id: int, out_dir: Path) -> PreferenceReport:
+    """out_dir/<slug>-dpo.jsonl: the file a DPO fine-tuning uploads."""
+    from core.clientes.directory import get_cliente_by_id
+
+    cliente = get_cliente_by_id(session, cliente_id)
+    return write_preference_file(session, cliente, Path(out_dir) / f"{cliente.slug}-dpo.jsonl")
