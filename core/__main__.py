@@ -117,7 +117,10 @@ def _ask_password() -> str:
 
 def _print_preview(preview) -> None:
     print(f"Iniciar fine-tuning do cliente {preview.cliente_nome} ({preview.slug})?")
-    print(f"  Conversas usadas: {preview.conversas_usadas}")
+    if preview.metodo == "dpo":
+        print(f"  Método: preferências (DPO), {preview.conversas_usadas} respostas corrigidas")
+    else:
+        print(f"  Conversas usadas: {preview.conversas_usadas}")
     print(f"  Tokens faturados: {preview.tokens_faturados} ({preview.epocas} épocas)")
     print(f"  Provedor: {preview.provedor_nome}")
     if preview.custo_usd is None:
@@ -144,7 +147,7 @@ def cmd_finetune_start(args) -> None:
     with session_scope(engine) as session:
         cliente_id = find_cliente_id(session, args.cliente)
         preview = preview_fine_tuning(session, cliente_id, provedor=args.provedor,
-                                      modelo_base=args.modelo_base)
+                                      modelo_base=args.modelo_base, metodo=args.metodo)
     _print_preview(preview)
     if not args.yes:
         if not sys.stdin.isatty():
@@ -154,7 +157,7 @@ def cmd_finetune_start(args) -> None:
             return
     usuario = args.usuario or getpass.getuser()
     result = start_fine_tuning(engine, cliente_id, usuario, provedor=preview.provedor,
-                               modelo_base=preview.modelo_base)
+                               modelo_base=preview.modelo_base, metodo=args.metodo)
     print(f"Fine-tuning iniciado: job #{result.job_id}, status {result.status}, "
           f"job no provedor {result.openai_job_id}.")
 
@@ -335,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Onde treinar (padrão: o provedor do cliente, ou CURADORIA_PROVEDOR_PADRAO).")
     p.add_argument("--modelo-base", metavar="MODELO",
                    help="Modelo base do catálogo do provedor (padrão: o do cliente).")
+    p.add_argument("--metodo", choices=("sft", "dpo"), default="sft",
+                   help="sft: supervisionado, com as conversas boas (padrão); dpo: por "
+                   "preferências, com as respostas corrigidas (mínimo CURADORIA_MIN_CORRECOES).")
     p.add_argument("--yes", action="store_true", help="Não pede confirmação.")
     p.add_argument("--usuario", help="Quem inicia (padrão: o usuário do sistema).")
     p.set_defaults(func=cmd_finetune_start)
