@@ -105,3 +105,26 @@ def test_cli_starts_a_dpo_job(engine, fake_openai, capsys):
     out = capsys.readouterr().out
     assert "Método: preferências (DPO), 20 respostas corrigidas" in out
     assert fake_openai.only_job()["method"]["type"] == "dpo"
+
+
+def test_the_confirm_dialog_offers_dpo_and_starts_it(engine, fake_openai):
+    from tests.pages_helpers import logged_in_dashboard, shown
+
+    cliente_id = make_cliente(engine, boas=0, ruins=25, sem=0)  # ready for DPO only
+    correct(engine, cliente_id, 20)
+    at = logged_in_dashboard(engine, page="pages/screens/fine_tuning.py")
+    botao = next(b for b in at.button if b.label == "Iniciar Fine-tuning")
+    assert not botao.disabled  # DPO can start
+    botao.click()
+    at.run()
+    assert any("conversas boas" in shown(e.value) for e in at.error)  # SFT is not ready
+    at.radio(key="ft_metodo").set_value("dpo").run()
+    assert not at.exception, at.exception
+    texto = shown(" ".join(m.value for m in at.markdown))
+    assert "Respostas corrigidas (pares de preferência): **20**" in texto
+    assert fake_openai.jobs == {}
+    next(b for b in at.button if b.label == "Sim, Iniciar").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert fake_openai.only_job()["method"]["type"] == "dpo"
+    assert _row(engine).metodo == "dpo"

@@ -324,6 +324,12 @@ def _finish_row(engine: Engine, job_id: int, **values) -> None:
         row.atualizado_em = utcnow()
 
 
+def methods_for(session: Session, cliente_id: int) -> tuple[str, ...]:
+    """The training methods the cliente's provider offers (the confirm dialog's choice)."""
+    provedor, _ = resolve_choice(get_cliente_by_id(session, cliente_id), None, None)
+    return supported_methods(provedor)
+
+
 def find_cliente_id(session: Session, slug: str) -> int:
     """The id of a cliente by slug (NotFound in pt-BR otherwise); for the CLI."""
     from core.clientes.directory import get_cliente
