@@ -110,3 +110,18 @@ def test_dados_de_treino_previews_and_downloads_the_preference_file(engine):
     assert "Preferida: Abrimos **domingo** (0), fone [TELEFONE]." in texts
     assert "Não preferida: Não abrimos (0)." in texts
     assert at.get("download_button")
+
+
+def test_a_correction_past_the_card_s_first_lines_is_announced_on_the_card(engine):
+    ids = {}
+
+    def build(session):
+        loja = add_cliente(session)
+        conversa = add_conversa(session, loja, ["Oi", "Olá!", "Abre domingo?", "Não.", "Certeza?", "Sim."])
+        ids["ultima"] = max(session.scalars(select(Mensagem.id).where(Mensagem.conversa_id == conversa.id)))
+        from core.review.corrections import save_correction
+        save_correction(session, ids["ultima"], "Sim, das 8h às 12h.", "ana")
+    seed_engine(engine, build)
+    at = logged_in_dashboard(engine, page=PAGE)
+    assert any("Mais 1 resposta(s) do bot corrigida(s)" in shown(c.value) for c in at.caption)
+    assert "Sim, das 8h às 12h." in _texts(at)  # in the full conversation

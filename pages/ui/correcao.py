@@ -31,7 +31,7 @@ def _correcoes(conversa_id: int) -> dict:
 
 def first_messages(mensagens, conversa_id: int) -> None:
     """The card's first lines; a corrected bot answer has its correction under it."""
-    correcoes = _correcoes(conversa_id) if any(m.role == "assistant" for m in mensagens) else {}
+    correcoes = _correcoes(conversa_id)
     # One container: the card keeps its number of elements whatever the corrections, so
     # Streamlit keeps the state of what follows (the open "Ver conversa completa").
     with st.container():
@@ -39,6 +39,8 @@ def first_messages(mensagens, conversa_id: int) -> None:
             st.text(f"{'Cliente' if m.role == 'user' else 'Bot'}: {m.conteudo}")
             if m.id in correcoes:
                 st.text(f"Correção: {correcoes[m.id].resposta_correta}")
+        if mais := len(set(correcoes) - {m.id for m in mensagens}):
+            st.caption(f"Mais {mais} resposta(s) do bot corrigida(s) em \"Ver conversa completa\".")
 
 
 # --- callbacks (run before the page's own login check: each checks the session) ---------
