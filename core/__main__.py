@@ -179,7 +179,8 @@ def cmd_finetune_status(args) -> None:
             if job.progresso is not None:
                 print(f"  Progresso: {job.progresso}%")
             print(f"  Job no provedor: {job.openai_job_id or '—'}")
-            print(f"  Conversas usadas: {job.conversas_usadas if job.conversas_usadas is not None else '—'}")
+            print(f"  Conversas usadas: {job.conversas_usadas if job.conversas_usadas is not None else '—'}"
+                  + (" (respostas corrigidas, treino por preferências DPO)" if job.metodo == "dpo" else ""))
             print(f"  Modelo base: {job.modelo_base or '—'}")
             print(f"  Modelo treinado: {job.modelo_fine_tuned or '—'}")
             print(f"  Custo estimado: R$ {job.custo_estimado if job.custo_estimado is not None else '—'}")

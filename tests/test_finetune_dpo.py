@@ -128,3 +128,17 @@ def test_the_confirm_dialog_offers_dpo_and_starts_it(engine, fake_openai):
     assert not at.exception, at.exception
     assert fake_openai.only_job()["method"]["type"] == "dpo"
     assert _row(engine).metodo == "dpo"
+
+
+def test_historico_and_status_say_a_job_trained_by_dpo(engine, fake_openai, capsys):
+    from core.__main__ import main
+    from tests.pages_helpers import logged_in_dashboard
+
+    cliente_id = make_cliente(engine)
+    correct(engine, cliente_id, 20)
+    result = start_fine_tuning(engine, cliente_id, "ana", metodo="dpo")
+    assert main(["finetune", "status", str(result.job_id)]) == 0
+    assert "Conversas usadas: 20 (respostas corrigidas, treino por preferências DPO)" in capsys.readouterr().out
+    at = logged_in_dashboard(engine, page="pages/screens/historico.py")
+    assert not at.exception, at.exception
+    assert list(at.dataframe[0].value["Método"]) == ["DPO (correções)"]

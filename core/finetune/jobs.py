@@ -42,6 +42,7 @@ class JobResumo:
     created_at: dt.datetime | None
     completed_at: dt.datetime | None
     implantacao: str | None = None  # the deployment of a succeeded job's model
+    metodo: str = "sft"  # sft (good conversas) or dpo (corrections, preference pairs)
 
     @property
     def status_label(self) -> str:
@@ -61,7 +62,7 @@ def _resumo(job: FineTuningJob, cliente: Cliente) -> JobResumo:
         custo_real=job.custo_real, tokens_estimados=job.tokens_estimados,
         openai_job_id=job.openai_job_id, iniciado_por=job.iniciado_por, erro=job.erro,
         created_at=job.created_at, completed_at=job.completed_at,
-        implantacao=job.implantacao,
+        implantacao=job.implantacao, metodo=job.metodo or "sft",
     )
 
 
