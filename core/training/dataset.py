@@ -5,7 +5,9 @@ time) writes the training and validation files; memory does not grow with the nu
 conversas (the duplicate check uses a fixed-size Bloom filter). The files uploaded by the
 fine-tuning start are written by the same code as `python -m core export`.
 One example is built and checked in core.training.examples; the report (skips, tokens,
-cost) is core.training.report.
+cost) is core.training.report. A conversa with corrections (any rating) is left out of
+the stream and written after it, ending with its last correction
+(core.training.preference.corrected_example); the report counts those apart.
 """
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ MOTIVOS = {
     "sem_resposta_do_assistente": "sem resposta do assistente",
     "acima_do_limite_de_tokens": "acima do limite de tokens do modelo",
     "duplicada": "exemplo duplicado",
+    "mensagem_nao_e_do_bot": "correção de uma mensagem que não é do bot",
 }
 
 
