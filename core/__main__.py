@@ -117,7 +117,10 @@ def _ask_password() -> str:
 
 def _print_preview(preview) -> None:
     print(f"Iniciar fine-tuning do cliente {preview.cliente_nome} ({preview.slug})?")
-    print(f"  Conversas usadas: {preview.conversas_usadas}")
+    if preview.metodo == "dpo":
+        print(f"  Método: preferências (DPO), {preview.conversas_usadas} respostas corrigidas")
+    else:
+        print(f"  Conversas usadas: {preview.conversas_usadas}")
     print(f"  Tokens faturados: {preview.tokens_faturados} ({preview.epocas} épocas)")
     print(f"  Provedor: {preview.provedor_nome}")
     if preview.custo_usd is None:
@@ -144,7 +147,7 @@ def cmd_finetune_start(args) -> None:
     with session_scope(engine) as session:
         cliente_id = find_cliente_id(session, args.cliente)
         preview = preview_fine_tuning(session, cliente_id, provedor=args.provedor,
-                                      modelo_base=args.modelo_base)
+                                      modelo_base=args.modelo_base, metodo=args.metodo)
     _print_preview(preview)
     if not args.yes:
         if not sys.stdin.isatty():
@@ -154,7 +157,7 @@ def cmd_finetune_start(args) -> None:
             return
     usuario = args.usuario or getpass.getuser()
     result = start_fine_tuning(engine, cliente_id, usuario, provedor=preview.provedor,
-                               modelo_base=preview.modelo_base)
+                               modelo_base=preview.modelo_base, metodo=args.metodo)
     print(f"Fine-tuning iniciado: job #{result.job_id}, status {result.status}, "
           f"job no provedor {result.openai_job_id}.")
 
@@ -176,7 +179,8 @@ def cmd_finetune_status(args) -> None:
             if job.progresso is not None:
                 print(f"  Progresso: {job.progresso}%")
             print(f"  Job no provedor: {job.openai_job_id or '—'}")
-            print(f"  Conversas usadas: {job.conversas_usadas if job.conversas_usadas is not None else '—'}")
+            print(f"  Conversas usadas: {job.conversas_usadas if job.conversas_usadas is not None else '—'}"
+                  + (" (respostas corrigidas, treino por preferências DPO)" if job.metodo == "dpo" else ""))
             print(f"  Modelo base: {job.modelo_base or '—'}")
             print(f"  Modelo treinado: {job.modelo_fine_tuned or '—'}")
             print(f"  Custo estimado: R$ {job.custo_estimado if job.custo_estimado is not None else '—'}")
@@ -203,9 +207,39 @@ def cmd_export(args) -> int:
 
     upgrade_database()
     with session_scope() as session:
-        report = export_dataset(session, args.cliente, Path(args.out))
+        if args.formato == "dpo":
+            from core.training.preference import export_preferences
+
+            report = export_preferences(session, args.cliente, Path(args.out))
+        else:
+            report = export_dataset(session, args.cliente, Path(args.out))
     print("\n".join(report.lines()))
     return 0 if report.ok else 2
+
+
+def cmd_correcoes_importar(args) -> int:
+    from pathlib import Path
+
+    from core.db import session_scope, upgrade_database
+    from core.review.corrections_csv import import_csv
+
+    upgrade_database()
+    with session_scope() as session:
+        report = import_csv(session, Path(args.arquivo), args.usuario or getpass.getuser())
+    print("\n".join(report.lines()))
+    return 1 if report.rejeitadas else 0
+
+
+def cmd_correcoes_exportar(args) -> None:
+    from pathlib import Path
+
+    from core.db import session_scope, upgrade_database
+    from core.review.corrections_csv import export_csv
+
+    upgrade_database()
+    with session_scope() as session:
+        n = export_csv(session, Path(args.arquivo), args.cliente)
+    print(f"{n} correção(ões) gravada(s) em {args.arquivo}.")
 
 
 def cmd_ingest(args) -> int:
@@ -329,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Onde treinar (padrão: o provedor do cliente, ou CURADORIA_PROVEDOR_PADRAO).")
     p.add_argument("--modelo-base", metavar="MODELO",
                    help="Modelo base do catálogo do provedor (padrão: o do cliente).")
+    p.add_argument("--metodo", choices=("sft", "dpo"), default="sft",
+                   help="sft: supervisionado, com as conversas boas (padrão); dpo: por "
+                   "preferências, com as respostas corrigidas (mínimo CURADORIA_MIN_CORRECOES).")
     p.add_argument("--yes", action="store_true", help="Não pede confirmação.")
     p.add_argument("--usuario", help="Quem inicia (padrão: o usuário do sistema).")
     p.set_defaults(func=cmd_finetune_start)
@@ -345,7 +382,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cliente", required=True, help="Identificador (slug) do cliente.")
     p.add_argument("--out", required=True, metavar="ARQUIVO.jsonl",
                    help="Arquivo de treino; o de validação fica ao lado (ARQUIVO-validation.jsonl).")
+    p.add_argument("--formato", choices=("sft", "dpo"), default="sft",
+                   help="sft: conversas (padrão); dpo: preferências, uma linha por correção "
+                   "(input, preferred_output, non_preferred_output), sem arquivo de validação.")
     p.set_defaults(func=cmd_export)
+
+    correcoes = sub.add_parser("correcoes", help="Correções das respostas do bot, em lote (CSV "
+                               "com conversa_id, mensagem_id, resposta_correta).").add_subparsers(
+        dest="correcoes_command", required=True, metavar="ação")
+    p = correcoes.add_parser("importar", help="Importa correções de um CSV (UTF-8); relata cada "
+                             "linha rejeitada; importar de novo não duplica nada.")
+    p.add_argument("arquivo", metavar="ARQUIVO.csv")
+    p.add_argument("--usuario", help="Quem corrigiu (padrão: o usuário do sistema).")
+    p.set_defaults(func=cmd_correcoes_importar)
+    p = correcoes.add_parser("exportar", help="Grava todas as correções num CSV (UTF-8).")
+    p.add_argument("arquivo", metavar="ARQUIVO.csv")
+    p.add_argument("--cliente", metavar="SLUG", help="Só as correções deste cliente.")
+    p.set_defaults(func=cmd_correcoes_exportar)
 
     p = sub.add_parser("ingest", help="Importa as conversas do Redis do bot de um cliente.")
     p.add_argument("--cliente", required=True, metavar="SLUG",

@@ -203,6 +203,11 @@ class Settings(BaseSettings):
     min_conversas_ruins: int = Field(
         10, ge=0, description="Mínimo de conversas ruins para iniciar um fine-tuning.",
     )
+    min_correcoes: int = Field(
+        20, ge=1,
+        description="Mínimo de respostas do bot corrigidas para iniciar um fine-tuning por "
+        "preferências (DPO).",
+    )
     openai_timeout_seconds: float = Field(
         60.0, gt=0,
         description="Tempo máximo de espera por uma resposta da API da OpenAI, em segundos.",

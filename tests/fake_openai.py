@@ -430,6 +430,11 @@ class FakeOpenAI:
         if len(metadata) > 16 or any(len(str(v)) > 512 for v in metadata.values()):
             return _error(400, "Invalid metadata", "invalid_request_error", "metadata", None)
         method = req.get("method") or {"type": "supervised"}
+        with self.lock:
+            data = self.file_bytes.get(req.get("training_file") or "", b"")
+        problem = _file_method_problem(data, method.get("type", "supervised"))
+        if problem:
+            return _error(400, problem, "invalid_request_error", "training_file", "invalid_file")
         hyper = {"n_epochs": "auto", "batch_size": "auto", "learning_rate_multiplier": "auto"}
         user_hyper = (method.get(method.get("type", "supervised")) or {}).get("hyperparameters")
         hyper.update(user_hyper or {})
@@ -575,8 +580,30 @@ def _check_jsonl(data: bytes) -> str | None:
             obj = json.loads(line)
         except ValueError:
             return f"Invalid file format for Fine-Tuning API. Line {n} is not valid JSON"
-        if not isinstance(obj, dict) or not isinstance(obj.get("messages"), list):
+        if not isinstance(obj, dict) or not (isinstance(obj.get("messages"), list)
+                                             or _is_preference(obj)):
             return f"Invalid file format for Fine-Tuning API. Line {n} has no messages"
+    return None
+
+
+def _is_preference(obj: dict) -> bool:
+    """A preference (DPO) line: input.messages and one assistant message per output."""
+    entrada = obj.get("input")
+    return (isinstance(entrada, dict) and isinstance(entrada.get("messages"), list)
+            and all(isinstance(obj.get(k), list) and len(obj[k]) == 1
+                    and (obj[k][0] or {}).get("role") == "assistant"
+                    for k in ("preferred_output", "non_preferred_output")))
+
+
+def _file_method_problem(data: bytes, method: str) -> str | None:
+    """The job's method must match its file: DPO trains on preference lines only, the
+    supervised method on chat lines only (the API fails the job's file validation)."""
+    for n, line in enumerate(ln for ln in data.decode("utf-8").splitlines() if ln.strip()):
+        preference = _is_preference(json.loads(line))
+        if preference != (method == "dpo"):
+            kind = "preference" if method == "dpo" else "chat"
+            return (f"Invalid file format for Fine-Tuning API. Line {n + 1} is not in the "
+                    f"{kind} format the {method} method expects")
     return None
 
 

@@ -411,7 +411,7 @@ class FakeTogether:
                                          "file_id": meta["id"], "nlines": nlines}
         else:
             meta["processing_status"] = "COMPLETED"
-            meta["validation_report"] = {"valid": True, "dataset_format": "CONVERSATION",
+            meta["validation_report"] = {"valid": True, "dataset_format": _dataset_format(data),
                                          "file_id": meta["id"], "nlines": nlines,
                                          "dataset_has_message_weights": b'"weight"' in data}
 
@@ -483,6 +483,14 @@ class FakeTogether:
                 return _error(400, f"File {fid} has not passed validation "
                               f"(status {meta['processing_status']})",
                               "invalid_request_error", key, "invalid_file")
+            method = (req.get("training_method") or {}).get("method", "sft")
+            wanted = "PREFERENCE_OPENAI" if method == "dpo" else "CONVERSATION"
+            with self.lock:
+                found = _dataset_format(self.file_bytes.get(fid, b""))
+            if found != wanted:
+                return _error(400, f"Training method {method} needs a {wanted} dataset; "
+                              f"file {fid} is {found}", "invalid_request_error", key,
+                              "invalid_file")
         suffix = req.get("suffix")
         if suffix is not None and (len(suffix) > 40 or not re.fullmatch(r"[\w.-]+", suffix)):
             return _error(400, "suffix must be at most 40 characters: letters, digits, "
@@ -708,12 +716,56 @@ def _limits_json(name: str, model: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _dataset_format(data: bytes) -> str:
+    """CONVERSATION, or PREFERENCE_OPENAI when the first line has the preference keys."""
+    try:
+        first = json.loads(data.splitlines()[0])
+    except (ValueError, IndexError):
+        return "CONVERSATION"
+    return "PREFERENCE_OPENAI" if isinstance(first, dict) and "input" in first else "CONVERSATION"
+
+
+def _validate_preference(lines: list[str]) -> str | None:
+    """Like Together's check of the OpenAI preference format (its SDK's former
+    validate_preference_openai): input.messages alternating and not ending on the
+    assistant, exactly one assistant message in each output."""
+    for n, line in enumerate(lines, 1):
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            return f"Line {n}: invalid JSON"
+        if not isinstance(obj, dict) or set(obj) - {"input", "preferred_output",
+                                                     "non_preferred_output"}:
+            return f"Line {n}: unexpected columns for the preference format"
+        messages = (obj.get("input") or {}).get("messages") if isinstance(obj.get("input"), dict) else None
+        if not isinstance(messages, list) or not messages:
+            return f"Line {n}: the `input` dictionary must contain a non-empty `messages` field"
+        previous = None
+        for m in messages:
+            if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant") \
+                    or not isinstance(m.get("content"), str):
+                return f"Line {n}: invalid message in input"
+            if m["role"] == previous:
+                return f"Line {n}: user and assistant roles must alternate"
+            previous = m["role"]
+        if messages[-1]["role"] == "assistant":
+            return f"Line {n}: the last message in the input must not be from the assistant"
+        for key in ("preferred_output", "non_preferred_output"):
+            out = obj.get(key)
+            if not isinstance(out, list) or len(out) != 1 or not isinstance(out[0], dict) \
+                    or out[0].get("role") != "assistant" or not isinstance(out[0].get("content"), str):
+                return f"Line {n}: `{key}` must contain exactly one assistant message"
+    return None
+
+
 def _validate_dataset(data: bytes) -> str | None:
-    """Like Together's server-side check of a conversational dataset."""
+    """Like Together's server-side check of a conversational (or preference) dataset."""
     try:
         lines = [ln for ln in data.decode("utf-8").splitlines() if ln.strip()]
     except UnicodeDecodeError:
         return "File is not UTF-8 encoded"
+    if _dataset_format(data) == "PREFERENCE_OPENAI":
+        return _validate_preference(lines)
     for n, line in enumerate(lines, 1):
         try:
             obj = json.loads(line)

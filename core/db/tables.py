@@ -44,6 +44,7 @@ AVALIACOES = ("boa", "ruim")
 STATUS_CONVERSA = ("ativa", "finalizada", "aguardando")
 ROLES = ("user", "assistant")
 STATUS_JOB = ("pending", "running", "succeeded", "failed", "cancelled")
+METODOS_TREINO = ("sft", "dpo")  # supervised (good conversas) or preferences (corrections)
 JOB_ABERTO = ("pending", "running")  # the open statuses: at most one such job per cliente
 # What happens to a succeeded job's model (core.finetune.rollout): pendente until it is
 # prepared and evaluated, then in use, waiting for an admin, rejected, or failed for good.
@@ -225,6 +226,7 @@ class FineTuningJob(Base):
     __table_args__ = (
         CheckConstraint(_in("status", STATUS_JOB), name="status"),
         CheckConstraint(_in("implantacao", IMPLANTACAO), name="implantacao"),
+        CheckConstraint(_in("metodo", METODOS_TREINO), name="metodo"),
         Index("idx_fine_tuning_cliente", "cliente_id"),
         Index("idx_fine_tuning_status", "status"),
         # At most one open job per cliente, whoever starts it.
@@ -279,6 +281,8 @@ class FineTuningJob(Base):
     implantacao_erro: Mapped[str | None] = mapped_column(Text)
     implantacao_tentativas: Mapped[int] = mapped_column(Integer, server_default="0")
     implantacao_proxima_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # How it trains: sft (the good conversas) or dpo (the corrections, preference pairs).
+    metodo: Mapped[str] = mapped_column(String(10), server_default="sft")
 
     cliente: Mapped[Cliente] = relationship()
 

@@ -42,6 +42,7 @@ class JobResumo:
     created_at: dt.datetime | None
     completed_at: dt.datetime | None
     implantacao: str | None = None  # the deployment of a succeeded job's model
+    metodo: str = "sft"  # sft (good conversas) or dpo (corrections, preference pairs)
 
     @property
     def status_label(self) -> str:
@@ -61,7 +62,7 @@ def _resumo(job: FineTuningJob, cliente: Cliente) -> JobResumo:
         custo_real=job.custo_real, tokens_estimados=job.tokens_estimados,
         openai_job_id=job.openai_job_id, iniciado_por=job.iniciado_por, erro=job.erro,
         created_at=job.created_at, completed_at=job.completed_at,
-        implantacao=job.implantacao,
+        implantacao=job.implantacao, metodo=job.metodo or "sft",
     )
 
 
@@ -134,8 +135,8 @@ def summarize_fine_tuning(session: Session, today: dt.date | None = None
             job = get_job_resumo(session, exc.job_id)
             bloqueio = (f"Já existe um fine-tuning em andamento para este cliente "
                         f"(job #{job.id}, {job.status_label.lower()}).")
-        except NotReady as exc:
-            bloqueio = exc.motivo
+        except NotReady as exc:  # a DPO start may still be possible (its own minimum)
+            bloqueio = exc.motivo if _dpo_blocked(session, cliente, today) else ""
         except CuradoriaError as exc:
             bloqueio = str(exc)
         out.append(ClienteFineTuning(
@@ -145,6 +146,16 @@ def summarize_fine_tuning(session: Session, today: dt.date | None = None
             readiness=readiness,
             job_aberto=job, bloqueio=bloqueio))
     return out
+
+
+def _dpo_blocked(session: Session, cliente, today: dt.date | None) -> bool:
+    from core.finetune.start import check_can_start
+
+    try:
+        check_can_start(session, cliente, today=today, metodo="dpo")
+    except CuradoriaError:
+        return True
+    return False
 
 
 def format_usd(value) -> str:

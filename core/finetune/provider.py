@@ -62,7 +62,8 @@ class FineTuningProvider(Protocol):
 
     def create_job(self, *, training_file: str, validation_file: str | None, model: str,
                    suffix: str, metadata: dict[str, str]) -> ProviderJob:
-        """Start a supervised fine-tuning job."""
+        """Start a supervised fine-tuning job (a provider whose module lists "dpo" in
+        METODOS also takes `metodo="dpo"`: a preference job on a preference file)."""
 
     def get_job(self, job_id: str) -> ProviderJob:
         """The job's current state, with progress from its events."""

@@ -8,7 +8,8 @@ same one later.
 To add a provider: write core/finetune/providers/<name>.py with `create_provider(settings)`
 (returns a `FineTuningProvider`, raises a `ProviderError` such as MissingApiKey) and
 `configuration_problem(settings)` (the pt-BR reason it cannot be used, '' when it can),
-then add its name to PROVIDERS below. A provider that knows when its models shut down
+then add its name to PROVIDERS below (and `METODOS = ("sft", "dpo")` when it also trains on
+preference pairs: create_job then takes `metodo="dpo"`). A provider that knows when its models shut down
 also offers `list_shutdown_dates(settings)` (model id -> date or None).
 """
 from __future__ import annotations
@@ -46,6 +47,12 @@ def get_provider(name: str | None = None, settings: Settings | None = None) -> F
     MissingApiKey) when it is not configured.
     """
     return _module(name).create_provider(settings or get_settings())
+
+
+def supported_methods(name: str | None = None) -> tuple[str, ...]:
+    """The training methods the provider offers: 'sft', and 'dpo' where it trains on
+    preference pairs (a provider module lists them in METODOS; default SFT only)."""
+    return tuple(getattr(_module(name), "METODOS", ("sft",)))
 
 
 def configuration_problem(name: str | None = None, settings: Settings | None = None) -> str:

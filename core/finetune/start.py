@@ -29,7 +29,7 @@ from core.clientes.directory import get_cliente_by_id
 from core.clock import utcnow
 from core.config import get_settings
 from core.db import session_scope
-from core.db.tables import JOB_ABERTO, Cliente, FineTuningJob
+from core.db.tables import JOB_ABERTO, METODOS_TREINO, Cliente, FineTuningJob
 from core.errors import CuradoriaError, InvalidInput
 from core.finetune.catalog import estimate_duration
 from core.finetune.choice import (
@@ -39,8 +39,8 @@ from core.finetune.choice import (
     shutdown_text_for,
 )
 from core.finetune.provider import FineTuningProvider, MissingApiKey, ProviderError
-from core.finetune.registry import configuration_problem, get_provider
-from core.review.readiness import Readiness, get_readiness
+from core.finetune.registry import configuration_problem, get_provider, supported_methods
+from core.review.readiness import Readiness, dpo_missing, get_readiness
 
 # A pending row without a provider job that has not moved for this long belongs to a start
 # that died half-way (process killed, machine restarted): it no longer blocks the cliente.
@@ -89,6 +89,7 @@ class StartPreview:
     preco_provedor_usd: Decimal | None = None
     preco_provedor_brl: Decimal | None = None
     tokens_provedor: int | None = None
+    metodo: str = "sft"  # sft: the good conversas; dpo: the corrections (preference pairs)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ def _money(value) -> Decimal | None:
 
 def check_can_start(session: Session, cliente: Cliente, *, today: dt.date | None = None,
                     readiness: Readiness | None = None, provider_given: bool = False,
-                    provedor: str | None = None, modelo_base: str | None = None) -> None:
+                    provedor: str | None = None, modelo_base: str | None = None,
+                    metodo: str = "sft") -> None:
     """Raise the first reason a fine-tuning of `cliente` cannot start now, in this order:
     an open job (JobAlreadyOpen; an interrupted start is expired first, see
     `_expire_if_stale`), too few ratings (NotReady), a base model that can no longer be
@@ -122,10 +124,19 @@ def check_can_start(session: Session, cliente: Cliente, *, today: dt.date | None
         FineTuningJob.cliente_id == cliente.id, FineTuningJob.status.in_(JOB_ABERTO)))
     if open_job is not None and not _expire_if_stale(open_job):
         raise JobAlreadyOpen(open_job.id, open_job.status)
-    readiness = readiness or get_readiness(session, cliente.id)
-    if not readiness.pronto:
-        raise NotReady(readiness.motivo)
+    if metodo not in METODOS_TREINO:
+        raise InvalidInput(f"Método de treino desconhecido: '{metodo}'. Use sft ou dpo.")
+    if metodo == "dpo":  # its own minimum: corrected answers, not ratings
+        if falta := dpo_missing(session, cliente.id):
+            raise NotReady(falta)
+    else:
+        readiness = readiness or get_readiness(session, cliente.id)
+        if not readiness.pronto:
+            raise NotReady(readiness.motivo)
     provedor, modelo_base = resolve_choice(cliente, provedor, modelo_base)
+    if metodo not in supported_methods(provedor):
+        raise InvalidInput(f"{provider_label(provedor)} não treina por preferências (DPO): "
+                           "escolha o treino supervisionado.")
     check_base_model_for(provedor, modelo_base, today or _today())
     problem = "" if provider_given else configuration_problem(provedor)
     if problem:
@@ -134,10 +145,10 @@ def check_can_start(session: Session, cliente: Cliente, *, today: dt.date | None
 
 def _cliente_that_can_start(session: Session, cliente_id: int, *,
                             provider_given: bool = False, provedor: str | None = None,
-                            modelo_base: str | None = None) -> Cliente:
+                            modelo_base: str | None = None, metodo: str = "sft") -> Cliente:
     cliente = get_cliente_by_id(session, cliente_id)
     check_can_start(session, cliente, provider_given=provider_given, provedor=provedor,
-                    modelo_base=modelo_base)
+                    modelo_base=modelo_base, metodo=metodo)
     return cliente
 
 
@@ -158,10 +169,13 @@ def _expire_if_stale(job: FineTuningJob) -> bool:
     return True
 
 
-def _build(session: Session, cliente_id: int, out_dir: Path, provedor: str = "openai"):
+def _build(session: Session, cliente_id: int, out_dir: Path, provedor: str = "openai",
+           metodo: str = "sft"):
     from core.training.dataset import build_training_files
+    from core.training.preference import build_preference_file
 
-    report = build_training_files(session, cliente_id, out_dir)
+    build = build_preference_file if metodo == "dpo" else build_training_files
+    report = build(session, cliente_id, out_dir)
     if provedor != "openai" and report.preco_usd_por_milhao is None:
         # Our price table is OpenAI's; the provider prices its own jobs (estimate-price).
         report.erros = [e for e in report.erros if not e.startswith("Sem preço de treino")]
@@ -173,21 +187,22 @@ def _build(session: Session, cliente_id: int, out_dir: Path, provedor: str = "op
 
 def preview_fine_tuning(session: Session, cliente_id: int, *, provedor: str | None = None,
                         modelo_base: str | None = None,
-                        provider: FineTuningProvider | None = None) -> StartPreview:
+                        provider: FineTuningProvider | None = None,
+                        metodo: str = "sft") -> StartPreview:
     """Everything the confirm dialog shows; raises NotReady / JobAlreadyOpen / ... first.
 
     For Together the file is uploaded (free) so that Together itself prices the job
     (estimate-price); a failed estimate is a warning, not a refusal."""
     cliente = _cliente_that_can_start(session, cliente_id, provider_given=provider is not None,
-                                      provedor=provedor, modelo_base=modelo_base)
+                                      provedor=provedor, modelo_base=modelo_base, metodo=metodo)
     provedor, modelo = resolve_choice(cliente, provedor, modelo_base)
     preco: dict = {}
     avisos: list[str] = []
     with tempfile.TemporaryDirectory(prefix="curadoria-preview-") as tmp:
-        report = _build(session, cliente_id, Path(tmp), provedor)
+        report = _build(session, cliente_id, Path(tmp), provedor, metodo)
         if provedor != "openai":
             preco, aviso = _provider_price(provider or get_provider(provedor),
-                                           Path(report.train_path), modelo)
+                                           Path(report.train_path), modelo, metodo)
             avisos += [aviso] if aviso else []
     custo_usd, custo_brl = _money(report.custo_usd), _money(report.custo_brl)
     if provedor != "openai":  # our price table is OpenAI's: the provider's estimate counts
@@ -200,18 +215,19 @@ def preview_fine_tuning(session: Session, cliente_id: int, *, provedor: str | No
         tempo_estimado=estimate_duration(report.tokens_faturados), modelo_base=modelo,
         desligamento=shutdown_text_for(provedor, modelo),
         avisos=tuple(report.avisos or ()) + tuple(avisos),
-        provedor=provedor, provedor_nome=provider_label(provedor), **preco,
+        provedor=provedor, provedor_nome=provider_label(provedor), metodo=metodo, **preco,
     )
 
 
-def _provider_price(provider: FineTuningProvider, train: Path, modelo: str
-                    ) -> tuple[dict, str]:
+def _provider_price(provider: FineTuningProvider, train: Path, modelo: str,
+                    metodo: str = "sft") -> tuple[dict, str]:
     """The provider's own estimate ({} and a pt-BR warning when it gives none)."""
     estimate = getattr(provider, "estimate_price", None)
     if estimate is None:
         return {}, ""
     try:
-        price = estimate(training_file=provider.upload_file(train), model=modelo)
+        price = estimate(training_file=provider.upload_file(train), model=modelo,
+                         **({"metodo": metodo} if metodo != "sft" else {}))
     except ProviderError as exc:
         return {}, f"Não foi possível obter a estimativa de preço do provedor: {exc}"
     if not price.available:
@@ -226,14 +242,15 @@ def _provider_price(provider: FineTuningProvider, train: Path, modelo: str
 def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
                       provider: FineTuningProvider | None = None, *,
                       provedor: str | None = None,
-                      modelo_base: str | None = None) -> StartResult:
+                      modelo_base: str | None = None, metodo: str = "sft") -> StartResult:
     """Start one fine-tuning job for the cliente (see the module docstring for the order),
     at the cliente's provider on its base model unless `provedor` / `modelo_base` say
     otherwise."""
     with session_scope(engine) as session:
         cliente = _cliente_that_can_start(session, cliente_id,
                                           provider_given=provider is not None,
-                                          provedor=provedor, modelo_base=modelo_base)
+                                          provedor=provedor, modelo_base=modelo_base,
+                                          metodo=metodo)
         provedor, modelo_base = resolve_choice(cliente, provedor, modelo_base)
         slug = cliente.slug
     if provider is None:
@@ -244,7 +261,7 @@ def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
         with session_scope(engine) as session:
             row = FineTuningJob(cliente_id=cliente_id, status="pending",
                                 modelo_base=modelo_base, provedor=provider.name,
-                                iniciado_por=usuario, atualizado_em=utcnow())
+                                iniciado_por=usuario, atualizado_em=utcnow(), metodo=metodo)
             session.add(row)
             session.flush()
             job_id = row.id
@@ -259,7 +276,7 @@ def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
     # 3-4. Build and upload; any failure removes the row and the files.
     try:
         with session_scope(engine) as session:
-            report = _build(session, cliente_id, out_dir, provedor)
+            report = _build(session, cliente_id, out_dir, provedor, metodo)
         modelo = modelo_base
         train_id = provider.upload_file(Path(report.train_path))
         val_id = (provider.upload_file(Path(report.validation_path))
@@ -282,7 +299,8 @@ def start_fine_tuning(engine: Engine, cliente_id: int, usuario: str,
         job = provider.create_job(training_file=train_id, validation_file=val_id,
                                   model=modelo, suffix=slug,
                                   metadata={"curadoria_job_id": str(job_id),
-                                            "curadoria_cliente": slug})
+                                            "curadoria_cliente": slug},
+                                  **({"metodo": metodo} if metodo != "sft" else {}))
     except ProviderError as exc:
         _finish_row(engine, job_id, status="failed", erro=str(exc), completed_at=utcnow())
         raise
@@ -304,6 +322,12 @@ def _finish_row(engine: Engine, job_id: int, **values) -> None:
         for key, value in values.items():
             setattr(row, key, value)
         row.atualizado_em = utcnow()
+
+
+def methods_for(session: Session, cliente_id: int) -> tuple[str, ...]:
+    """The training methods the cliente's provider offers (the confirm dialog's choice)."""
+    provedor, _ = resolve_choice(get_cliente_by_id(session, cliente_id), None, None)
+    return supported_methods(provedor)
 
 
 def find_cliente_id(session: Session, slug: str) -> int:

@@ -55,6 +55,18 @@ class Readiness:
         return " ".join(self.faltando)
 
 
+def dpo_missing(session: Session, cliente_id: int) -> str:
+    """Why a preference (DPO) fine-tuning cannot start yet, in pt-BR ('' when it can): its
+    own minimum of corrected bot answers (CURADORIA_MIN_CORRECOES)."""
+    from core.review.corrections import count_corrections
+
+    feitas, minimo = count_corrections(session, cliente_id), get_settings().min_correcoes
+    if feitas >= minimo:
+        return ""
+    return (f"Faltam {minimo - feitas} respostas corrigidas para o treino por preferências "
+            f"(DPO) ({feitas} de {minimo}).")
+
+
 def get_readiness(session: Session, cliente_id: int) -> Readiness:
     """Counts from the trigger-kept rollup, so direct SQL ratings are seen too."""
     settings = get_settings()

@@ -5,7 +5,9 @@ time) writes the training and validation files; memory does not grow with the nu
 conversas (the duplicate check uses a fixed-size Bloom filter). The files uploaded by the
 fine-tuning start are written by the same code as `python -m core export`.
 One example is built and checked in core.training.examples; the report (skips, tokens,
-cost) is core.training.report.
+cost) is core.training.report. A conversa with corrections (any rating) is left out of
+the stream and written after it, ending with its last correction
+(core.training.preference.corrected_example); the report counts those apart.
 """
 from __future__ import annotations
 
@@ -29,7 +31,10 @@ from core.config import get_settings
 from core.db.tables import Cliente, Conversa, Mensagem
 from core.errors import InvalidInput
 from core.training import tokens as tk
-from core.training.examples import BloomFilter, ExampleChecker, ExampleLines
+from core.db.tables_correcoes import Correcao
+from core.review.corrections import cliente_corrections
+from core.training.examples import _ENCODER, BloomFilter, ExampleChecker, ExampleLines
+from core.training.preference import corrected_example
 from core.training.redaction import redact_text
 from core.training.report import DatasetReport, fill_report
 
@@ -139,12 +144,15 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
     seen = BloomFilter()
     fracao, semente = settings.dataset_fracao_validacao, settings.dataset_semente_divisao
     tmp_train, tmp_val = train.with_name(train.name + ".tmp"), validation.with_name(validation.name + ".tmp")
+    corrigidas = corrected_conversa_ids(session, cliente.id)
     try:
         # Binary files: each line is encoded once, for the duplicate check and the file
         # (the same UTF-8 bytes a text file with newline="\n" would get).
         with open(tmp_train, "wb") as f_train, open(tmp_val, "wb") as f_val, \
                 contextlib.closing(_good_rows(session, cliente.id)) as conversas:
             for conversa_id, rows in conversas:
+                if conversa_id in corrigidas:
+                    continue  # its example ends with the correction (_write_corrected)
                 line, n_tokens, motivo = lines.build(rows)
                 if motivo:
                     puladas[motivo] += 1
@@ -164,6 +172,9 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
                 checker.sem_system += not lines.has_system
                 checker.add_tokens(n_tokens)
                 (f_val if parte == "validacao" else f_train).write(data + b"\n")
+            conversas.close()  # the cursor is done before the corrections are read
+            corrigidos = _write_corrected(session, cliente, lines.has_system, redacoes, puladas,
+                                          seen, checkers, f_train, f_val, encoding, limite)
         os.replace(tmp_train, train)
         if checkers["validacao"].exemplos:
             os.replace(tmp_val, validation)
@@ -177,7 +188,44 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
             if tmp.exists():
                 tmp.unlink()
     fill_report(report, checkers, puladas, redacoes, settings)
+    report.exemplos_corrigidos = corrigidos
     return report
+
+
+def _write_corrected(session: Session, cliente: Cliente, has_system: bool, redacoes: Counter,
+                     puladas: Counter, seen: BloomFilter, checkers: dict, f_train, f_val,
+                     encoding: str, limite: int) -> int:
+    """The examples of the corrected conversas (any rating), each ending with its last
+    correction, after the good ones; the same checks and split. Returns how many."""
+    settings = get_settings()
+    fracao, semente = settings.dataset_fracao_validacao, settings.dataset_semente_divisao
+    escritos = 0
+    for conversa_id, mensagens, correcoes in cliente_corrections(session, cliente.id):
+        messages, motivo = corrected_example(cliente.system_prompt or "", mensagens, correcoes,
+                                             redacoes)
+        if motivo:
+            puladas[motivo] += 1
+            continue
+        n_tokens = tk.count_example_tokens(messages, encoding)
+        if n_tokens > limite:
+            puladas["acima_do_limite_de_tokens"] += 1
+            continue
+        data = _ENCODER.encode({"messages": messages}).encode()
+        if seen.add(data):
+            puladas["duplicada"] += 1
+            continue
+        parte = "validacao" if in_validation(conversa_id, fracao, semente) else "treino"
+        checker = checkers[parte]
+        checker.exemplos += 1
+        checker.sem_system += not has_system
+        checker.add_tokens(n_tokens)
+        (f_val if parte == "validacao" else f_train).write(data + b"\n")
+        escritos += 1
+    return escritos
+
+
+def corrected_conversa_ids(session: Session, cliente_id: int) -> set[int]:
+    return set(session.scalars(select(Correcao.conversa_id).where(Correcao.cliente_id == cliente_id)))
 
 
 # --- entry points -------------------------------------------------------------------------

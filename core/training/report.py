@@ -15,6 +15,7 @@ MOTIVOS = {
     "sem_resposta_do_assistente": "sem resposta do assistente",
     "acima_do_limite_de_tokens": "acima do limite de tokens do modelo",
     "duplicada": "exemplo duplicado",
+    "mensagem_nao_e_do_bot": "correção de uma mensagem que não é do bot",
 }
 
 
@@ -27,6 +28,9 @@ class DatasetReport:
     exemplos: int = 0
     conversas_usadas: int = 0
     exemplos_validacao: int = 0
+    # Of the examples (training + validation): those of corrected conversas, ending with
+    # the admin's correction (core.training.preference).
+    exemplos_corrigidos: int = 0
     puladas: dict[str, int] = field(default_factory=dict)
     redacoes: dict[str, int] = field(default_factory=dict)
     tokens_faturados: int = 0
@@ -58,6 +62,7 @@ class DatasetReport:
             f"Exemplos de validação: {self.exemplos_validacao}"
             + (f" (arquivo {self.validation_path})" if self.validation_path else ""),
             f"Conversas usadas: {self.conversas_usadas}",
+            f"  - das quais corrigidas (terminam com a correção): {self.exemplos_corrigidos}",
         ]
         puladas = sum(self.puladas.values())
         out.append(f"Conversas puladas: {puladas}")

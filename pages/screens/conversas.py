@@ -15,6 +15,7 @@ from core.clientes.directory import list_clientes
 from core.review.conversations import count_ratings, get_conversation, list_conversations, rate_conversation
 from core.db import session_scope
 from core.errors import CuradoriaError
+from pages.ui import correcao
 from pages.ui.common import (
     current_user,
     numero,
@@ -205,12 +206,11 @@ def render_card(conversa, sugestao=None, expandida: bool = False, prefixo: str =
             if conversa.avaliado_em:
                 st.caption(f"Avaliada por {plain(conversa.avaliado_por or '—')} "
                            f"em {when(conversa.avaliado_em)}")
-        for m in conversa.primeiras_mensagens:
-            st.text(f"{'Cliente' if m.role == 'user' else 'Bot'}: {m.conteudo}")
+        correcao.first_messages(conversa.primeiras_mensagens, conversa.id)
         with st.expander("Ver conversa completa", expanded=expandida):
             with session_scope() as session:
                 detalhe = get_conversation(session, conversa.id)
-            render_messages(detalhe.mensagens)
+            correcao.render_messages(detalhe.mensagens, conversa.id, prefixo)
 
 
 @st.fragment

@@ -12,6 +12,7 @@ from core.training.report import MOTIVOS
 from core.db import session_scope
 from core.errors import CuradoriaError
 from pages.ui.common import numero, plain, require_login, show_error
+from pages.ui.preferencias import render_preference_file
 
 require_login()  # before anything touches the database
 
@@ -72,6 +73,9 @@ if guardado and guardado[0] == cliente.id:
     c2.metric("Custo estimado (R$)", f"{report.custo_brl:.2f}".replace(".", ","))
     c3.metric("Conversas usadas", report.conversas_usadas)
     c4.metric("Conversas puladas", sum(report.puladas.values()))
+    if report.exemplos_corrigidos:
+        st.caption(f"{numero(report.exemplos_corrigidos)} exemplo(s) de conversas corrigidas: "
+                   "terminam com a correção em vez da resposta do bot.")
     st.caption(f"Modelo base {plain(report.modelo_base)}; tokenizador {report.encoding}; limite de "
                f"{report.limite_tokens} tokens por exemplo; câmbio R$ {report.cambio_usd_brl} por US$.")
     left, right = st.columns(2)
@@ -91,6 +95,8 @@ if guardado and guardado[0] == cliente.id:
         d2.download_button("Baixar validação (JSONL)", report.validation_path.read_bytes(),
                            file_name=f"{cliente.slug}-validation.jsonl", mime="application/jsonl",
                            icon=":material/download:")
+
+render_preference_file(cliente)
 
 st.subheader("Prévia da remoção de dados pessoais")
 with session_scope() as session:

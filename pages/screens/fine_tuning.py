@@ -7,7 +7,7 @@ from core.db import get_engine, session_scope
 from core.errors import CuradoriaError
 from core.finetune.comparison import awaiting_approval
 from core.finetune.jobs import format_brl, format_usd, summarize_fine_tuning
-from core.finetune.start import preview_fine_tuning, start_fine_tuning
+from core.finetune.start import methods_for, preview_fine_tuning, start_fine_tuning
 from pages.ui.common import current_user, numero, plain, require_login, show_error, when
 from pages.ui.desligamento import render_shutdown_banner
 from pages.ui.progresso import render_job_progress
@@ -17,6 +17,9 @@ require_login()  # before anything touches the database
 PREVIEW_KEY = "ft_preview"
 DIALOG_KEY = "ft_dialogo"
 TOAST_KEY = "ft_toast"
+METODO_KEY = "ft_metodo"
+METODOS = {"sft": "Supervisionado (conversas boas)",
+           "dpo": "Preferências — DPO (respostas corrigidas)"}
 
 
 def abrir(cliente_id: int) -> None:
@@ -27,15 +30,22 @@ def abrir(cliente_id: int) -> None:
 def fechar() -> None:
     st.session_state.pop(DIALOG_KEY, None)
     st.session_state.pop(PREVIEW_KEY, None)
+    st.session_state.pop(METODO_KEY, None)
 
 
 @st.dialog("Iniciar Fine-tuning?", on_dismiss=fechar)
 def confirmar(cliente_id: int) -> None:
+    with session_scope() as session:
+        metodos = methods_for(session, cliente_id)
+    metodo = "sft"
+    if len(metodos) > 1:  # the provider also trains on the corrections (preference pairs)
+        metodo = st.radio("Método de treino", metodos, key=METODO_KEY, horizontal=True,
+                          format_func=lambda m: METODOS.get(m, m))
     preview = st.session_state.get(PREVIEW_KEY)
-    if preview is None or preview.cliente_id != cliente_id:
+    if preview is None or preview.cliente_id != cliente_id or preview.metodo != metodo:
         try:
             with st.spinner("Preparando o arquivo de treinamento..."), session_scope() as session:
-                preview = preview_fine_tuning(session, cliente_id)
+                preview = preview_fine_tuning(session, cliente_id, metodo=metodo)
         except CuradoriaError as exc:
             show_error(exc)
             if st.button("Fechar", key="ft_fechar"):
@@ -55,8 +65,9 @@ def confirmar(cliente_id: int) -> None:
                  f"({format_brl(preview.custo_brl)}){base}\n")
     st.markdown(
         f"- Provedor: **{preview.provedor_nome}**\n"
-        f"- Conversas usadas: **{preview.conversas_usadas}**\n"
-        f"- Tokens faturados: **{tokens}** ({preview.epocas} épocas)\n"
+        + (f"- Respostas corrigidas (pares de preferência): **{preview.conversas_usadas}**\n"
+           if preview.metodo == "dpo" else f"- Conversas usadas: **{preview.conversas_usadas}**\n")
+        + f"- Tokens faturados: **{tokens}** ({preview.epocas} épocas)\n"
         + custo +
         f"- Tempo estimado: **{preview.tempo_estimado}**\n"
         f"- Modelo base: **{plain(preview.modelo_base)}** — {plain(preview.desligamento)}"
@@ -71,7 +82,8 @@ def confirmar(cliente_id: int) -> None:
     if col2.button("Sim, Iniciar", key="ft_sim", type="primary", width="stretch"):
         try:
             with st.spinner("Enviando o arquivo e criando o job..."):
-                result = start_fine_tuning(get_engine(), cliente_id, current_user())
+                result = start_fine_tuning(get_engine(), cliente_id, current_user(),
+                                           metodo=preview.metodo)
         except CuradoriaError as exc:
             st.session_state.pop(PREVIEW_KEY, None)
             show_error(exc)

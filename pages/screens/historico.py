@@ -76,6 +76,7 @@ st.dataframe(
                                         and j.progresso is not None else "")
                       + (" — aguardando aprovação" if j.aguardando_aprovacao else ""),
             "Conversas usadas": j.conversas_usadas,
+            "Método": "DPO (correções)" if j.metodo == "dpo" else "Supervisionado",
             "Modelo": j.modelo_fine_tuned or j.modelo_base,
             "Custo": format_brl(j.custo_real if j.custo_real is not None else j.custo_estimado),
             "Criado em": when(j.created_at),

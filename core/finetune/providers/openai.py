@@ -36,6 +36,11 @@ _REFUSAL_HINTS = ("fine-tun", "fine_tun", "no longer", "not available for your o
                   "not allowed")
 
 
+# Training methods (core.finetune.registry.supported_methods): supervised, and preference
+# pairs (DPO) while OpenAI still takes fine-tuning jobs.
+METODOS = ("sft", "dpo")
+
+
 class OpenAIProvider:
     """`FineTuningProvider` backed by OpenAI's files and fine-tuning jobs API."""
 
@@ -51,13 +56,16 @@ class OpenAIProvider:
         return created.id
 
     def create_job(self, *, training_file: str, validation_file: str | None, model: str,
-                   suffix: str, metadata: dict[str, str]) -> ProviderJob:
+                   suffix: str, metadata: dict[str, str], metodo: str = "sft") -> ProviderJob:
         kwargs: dict[str, Any] = {
             "training_file": training_file,
             "model": model,
             "suffix": _clean_suffix(suffix),
             "metadata": {k: str(v) for k, v in metadata.items()},
-            "method": {"type": "supervised"},
+            # DPO: preference pairs (input, preferred_output, non_preferred_output); beta
+            # left to OpenAI ("auto").
+            "method": ({"type": "dpo", "dpo": {"hyperparameters": {"beta": "auto"}}}
+                       if metodo == "dpo" else {"type": "supervised"}),
         }
         if validation_file:
             kwargs["validation_file"] = validation_file

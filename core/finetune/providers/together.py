@@ -125,6 +125,10 @@ class PriceEstimate:
         return self.usd is not None
 
 
+# Training methods (core.finetune.registry.supported_methods): LoRA SFT and DPO.
+METODOS = ("sft", "dpo")
+
+
 class TogetherProvider:
     """`FineTuningProvider` backed by Together AI's files and fine-tunes API."""
 
@@ -184,11 +188,12 @@ class TogetherProvider:
     # --- price -----------------------------------------------------------------------
     def estimate_price(self, *, training_file: str, model: str,
                        validation_file: str | None = None,
-                       n_epochs: int = DEFAULT_EPOCHS) -> PriceEstimate:
-        """Together's estimate for a LoRA SFT job on this file, in US$ and R$."""
+                       n_epochs: int = DEFAULT_EPOCHS, metodo: str = "sft") -> PriceEstimate:
+        """Together's estimate for a LoRA SFT (or DPO) job on this file, in US$ and R$."""
         kwargs: dict[str, Any] = {
             "training_file": training_file, "model": model, "n_epochs": n_epochs,
-            "n_evals": 0, "training_method": {"method": "sft", "train_on_inputs": "auto"},
+            "n_evals": 0, "training_method": ({"method": "dpo"} if metodo == "dpo" else
+                                              {"method": "sft", "train_on_inputs": "auto"}),
         }
         if validation_file:
             kwargs["validation_file"] = validation_file
@@ -213,8 +218,9 @@ class TogetherProvider:
     # --- jobs ------------------------------------------------------------------------
     def create_job(self, *, training_file: str, validation_file: str | None, model: str,
                    suffix: str, metadata: dict[str, str],
-                   n_epochs: int = DEFAULT_EPOCHS) -> TogetherJob:
-        """Start a LoRA SFT job on `model`; never two for one call (metadata is unused)."""
+                   n_epochs: int = DEFAULT_EPOCHS, metodo: str = "sft") -> TogetherJob:
+        """Start a LoRA SFT (or, metodo="dpo", DPO) job on `model`; never two for one call
+        (metadata is unused)."""
         suffix = clean_suffix(suffix)
         limits = _call(lambda: self.client.fine_tuning.model_limits(model_name=model),
                        modelo=model)
@@ -224,6 +230,8 @@ class TogetherProvider:
             "model": model, "n_epochs": epochs, "lora": True, "suffix": suffix,
             "training_method": "sft", "train_on_inputs": "auto", "model_limits": limits,
         }
+        if metodo == "dpo":  # the SDK refuses train_on_inputs outside SFT
+            kwargs.update(training_method="dpo", train_on_inputs=None)
         # The SDK's own retries are off for this call: POST /v1/fine-tunes takes no
         # idempotency key, so a blind retry after a lost answer could start a second paid
         # job. After a timeout or a dropped connection the job is looked up first; a 429

@@ -1,7 +1,7 @@
 """The admin's labels of detected problems, and the LLM classifier's cache.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 import sqlalchemy as sa
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 from core.db.tables import utc_now
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
