@@ -54,6 +54,11 @@ def _load(engine, session) -> None:
     with engine.begin() as conn:
         # Most demo conversas become "boa"; a few stay out (rated "ruim" or unrated).
         conn.execute(text("UPDATE conversas SET avaliacao = 'boa' WHERE id % 7 <> 0"))
+        # The reference predates the clientes' own details (kept by the redaction): without
+        # them the export must stay byte-identical.
+        conn.execute(text("UPDATE clientes SET proprio_telefones = NULL, proprio_emails = NULL, "
+                          "proprio_cnpj = NULL, proprio_endereco = NULL, proprio_cep = NULL, "
+                          "proprio_chave_pix = NULL"))
     cliente = get_cliente(session, "padaria-pao-dourado")
     start = dt.datetime(2026, 11, 21, 12)
     for n, mensagens in enumerate(EDGE_CASES):

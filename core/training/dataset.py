@@ -24,12 +24,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clientes.dados_proprios import dados_proprios
 from core.clientes.directory import get_cliente, get_cliente_by_id
 from core.config import get_settings
 from core.db.tables import Cliente, Conversa, Mensagem
 from core.errors import InvalidInput
 from core.training import tokens as tk
 from core.training.examples import BloomFilter, ExampleChecker, ExampleLines
+from core.training.own_details import OwnDetails, split_counts
 from core.training.redaction import redact_text
 from core.training.report import DatasetReport, fill_report
 
@@ -119,6 +121,15 @@ def _prefetched(fetch: Callable[[], list]) -> Iterator[list]:
         thread.join()
 
 
+def own_details_of(cliente: Cliente) -> OwnDetails | None:
+    """The cliente's own public details as the redaction keeps them (None: it has none)."""
+    dados = dados_proprios(cliente)
+    if dados.vazio:
+        return None
+    return OwnDetails.from_values(dados.telefones, dados.emails, dados.cnpj, dados.endereco,
+                                  dados.cep, dados.chave_pix)
+
+
 def in_validation(conversa_id: int, fracao: float, semente: str) -> bool:
     """Deterministic split: a conversa always lands in the same file for a seed."""
     if fracao <= 0:
@@ -135,7 +146,7 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
     checkers = {"treino": ExampleChecker(encoding, limite), "validacao": ExampleChecker(encoding, limite)}
     puladas: Counter = Counter()
     redacoes: Counter = Counter()
-    lines = ExampleLines(encoding, cliente.system_prompt or "", redacoes)
+    lines = ExampleLines(encoding, cliente.system_prompt or "", redacoes, own=own_details_of(cliente))
     seen = BloomFilter()
     fracao, semente = settings.dataset_fracao_validacao, settings.dataset_semente_divisao
     tmp_train, tmp_val = train.with_name(train.name + ".tmp"), validation.with_name(validation.name + ".tmp")
@@ -232,12 +243,14 @@ def preview_redaction(session: Session, cliente_id: int, limite: int = 5,
         .limit(max_mensagens)
         .execution_options(yield_per=2000)
     )
+    own = own_details_of(get_cliente_by_id(session, cliente_id))
     previews = []
     for conversa_id, conteudo in session.execute(stmt):
         counts: Counter = Counter()
-        depois = redact_text(conteudo, counts)
-        if counts:
-            previews.append(RedactionPreview(conversa_id, conteudo, depois, dict(counts)))
+        depois = redact_text(conteudo, counts, own)
+        removed, _ = split_counts(counts)
+        if removed:
+            previews.append(RedactionPreview(conversa_id, conteudo, depois, removed))
             if len(previews) >= limite:
                 break
     return previews

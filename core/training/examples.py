@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from core.training import tokens as tk
+from core.training.own_details import OwnDetails
 from core.training.redaction import redact_text
 
 MIN_EXEMPLOS = 10
@@ -204,13 +205,14 @@ class BoundedCache:
         return value
 
 
-def _redact_cached(text: str, counts: Counter | None, cache: BoundedCache | None) -> str:
+def _redact_cached(text: str, counts: Counter | None, cache: BoundedCache | None,
+                   own: OwnDetails | None = None) -> str:
     if cache is None:
-        return redact_text(text, counts)
+        return redact_text(text, counts, own)
     hit = cache.get(text)
     if hit is None:
         found: Counter = Counter()
-        hit = cache.put(text, (redact_text(text, found), tuple(found.items())))
+        hit = cache.put(text, (redact_text(text, found, own), tuple(found.items())))
     if counts is not None:
         for kind, n in hit[1]:
             counts[kind] += n
@@ -219,7 +221,8 @@ def _redact_cached(text: str, counts: Counter | None, cache: BoundedCache | None
 
 def build_example(system_prompt: str, mensagens: Iterable[tuple[str, str]],
                   counts: Counter | None = None,
-                  cache: BoundedCache | None = None) -> tuple[list[dict] | None, str | None]:
+                  cache: BoundedCache | None = None,
+                  own: OwnDetails | None = None) -> tuple[list[dict] | None, str | None]:
     """(messages, None) for a conversa, or (None, skip reason).
 
     Messages are redacted, empty ones dropped, consecutive ones of the same role merged,
@@ -227,7 +230,7 @@ def build_example(system_prompt: str, mensagens: Iterable[tuple[str, str]],
     """
     merged: list[dict] = []
     for role, conteudo in mensagens:
-        text = _redact_cached((conteudo or "").strip(), counts, cache)
+        text = _redact_cached((conteudo or "").strip(), counts, cache, own)
         if not text:
             continue
         if merged and merged[-1]["role"] == role:
@@ -256,9 +259,11 @@ class ExampleLines:
     and the system message, the same in every line, is encoded and counted once.
     """
 
-    def __init__(self, encoding: str, system_prompt: str, redacoes: Counter, limite: int = 4096):
+    def __init__(self, encoding: str, system_prompt: str, redacoes: Counter, limite: int = 4096,
+                 own: OwnDetails | None = None):
         self._encode = tk.get_encoding(encoding).encode_ordinary
         self.redacoes = redacoes
+        self._own = own
         system = system_prompt.strip()
         self.has_system = bool(system)
         if system:
@@ -330,7 +335,7 @@ class ExampleLines:
         if entry is None:
             found = self._found  # one Counter reused: creating one per message costs ~1 µs
             found.clear()
-            text = redact_text((conteudo or "").strip(), found)
+            text = redact_text((conteudo or "").strip(), found, self._own)
             entry = (text, tuple(found.items()), _encode_string(text), len(self._encode(text)))
         if len(self._young) >= self._limite:
             self._old, self._young = self._young, {}

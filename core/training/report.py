@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from core.training import tokens as tk
+from core.training.own_details import split_counts
 
 # Why a conversa gave no example (keys of DatasetReport.puladas), in pt-BR for the report.
 MOTIVOS = {
@@ -29,6 +30,8 @@ class DatasetReport:
     exemplos_validacao: int = 0
     puladas: dict[str, int] = field(default_factory=dict)
     redacoes: dict[str, int] = field(default_factory=dict)
+    # The cliente's own public details kept in the examples, by kind (not personal data).
+    mantidos: dict[str, int] = field(default_factory=dict)
     tokens_faturados: int = 0
     epocas: int = 0
     custo_usd: Decimal = Decimal("0.00")
@@ -64,6 +67,9 @@ class DatasetReport:
         out += [f"  - {MOTIVOS.get(k, k)}: {v}" for k, v in sorted(self.puladas.items())]
         out.append(f"Dados pessoais removidos: {sum(self.redacoes.values())}")
         out += [f"  - {k}: {v}" for k, v in sorted(self.redacoes.items())]
+        if self.mantidos:
+            out.append(f"Dados do próprio cliente mantidos: {sum(self.mantidos.values())}")
+            out += [f"  - {k}: {v}" for k, v in sorted(self.mantidos.items())]
         out += [
             f"Tokens do treino: {self.tokens_exemplos} (maior exemplo: {self.maior_exemplo_tokens})",
             f"Épocas: {self.epocas}",
@@ -83,7 +89,7 @@ def fill_report(report: DatasetReport, checkers: dict, puladas: Counter, redacoe
     report.exemplos_validacao = validacao.exemplos
     report.conversas_usadas = treino.exemplos + validacao.exemplos
     report.puladas = dict(puladas)
-    report.redacoes = dict(redacoes)
+    report.redacoes, report.mantidos = split_counts(redacoes)
     report.tokens_exemplos = treino.tokens
     report.tokens_validacao = validacao.tokens
     report.maior_exemplo_tokens = max(treino.maior, validacao.maior)
