@@ -137,3 +137,25 @@ def test_the_demo_bakery_keeps_its_phone_in_the_answers(engine, session, tmp_pat
     assert report.mantidos.get("telefone", 0) > 0
     assert "(11) 3030-1001" in content
     assert "pelo telefone [TELEFONE]" not in content
+
+
+def test_the_clientes_page_edits_the_details(engine):
+    from tests.pages_helpers import logged_in_dashboard, shown
+    from tests.poll_helpers import make_cliente
+
+    make_cliente(engine, "padaria")
+    at = logged_in_dashboard(engine, page="pages/screens/clientes.py")
+    assert not at.exception
+    at.text_area(key="dp_telefones_padaria").input("(11) 3030-1001\n(11) 93000-1001")
+    at.text_input(key="dp_cnpj_padaria").input(CNPJ)
+    at.button(key="FormSubmitter:dados_proprios_padaria-Salvar dados públicos").click()
+    at.run()
+    assert not at.exception and "Dados públicos salvos." in [shown(s.value) for s in at.success]
+    from core.db import session_scope
+    with session_scope(engine) as session:
+        dados = dados_proprios(get_cliente(session, "padaria"))
+    assert dados.telefones == ["(11) 3030-1001", "(11) 93000-1001"] and dados.cnpj == CNPJ
+    at.text_input(key="dp_cep_padaria").input("123")
+    at.button(key="FormSubmitter:dados_proprios_padaria-Salvar dados públicos").click()
+    at.run()
+    assert any("CEP inválido" in shown(e.value) for e in at.error)

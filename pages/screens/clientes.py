@@ -26,6 +26,7 @@ from pages.ui.common import (
     show_error,
     when,
 )
+from pages.ui.dados_proprios import render_dados_proprios
 from pages.ui.desligamento import render_shutdown_banner
 
 require_login()  # before anything touches the database
@@ -188,3 +189,5 @@ else:
          for h in info.historico],
         hide_index=True, use_container_width=True,
     )
+
+render_dados_proprios(slug)
