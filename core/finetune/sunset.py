@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.formato import plural
 from core.clientes.directory import get_cliente
 from core.config import Settings, get_settings
 from core.db import session_scope
@@ -139,7 +140,7 @@ def warning_text(status: ModeloStatus) -> str:
         plano = (f"O modelo de contingência {status.contingencia} também será desligado em "
                  "breve e não será usado: defina outro.")
     elif status.contingencia:
-        plano = (f"O poller trocará o bot sozinho {antes} dia(s) antes para o fine-tune mais "
+        plano = (f"O poller trocará o bot sozinho {plural(antes, 'dia')} antes para o fine-tune mais "
                  "novo que não será desligado ou, se não houver, para o modelo de contingência "
                  f"{status.contingencia}.")
     else:

@@ -12,6 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 
+from core.formato import plural
 from core.training import tokens as tk
 from core.training.own_details import OwnDetails
 from core.training.redaction import redact_text
@@ -118,21 +119,21 @@ class ExampleChecker:
 
     def messages(self) -> tuple[list[str], list[str]]:
         """(blocking errors, warnings) in pt-BR."""
-        erros = [f"Formato: {ERROS_FORMATO.get(code, code)} ({n} ocorrência(s))."
+        erros = [f"Formato: {ERROS_FORMATO.get(code, code)} ({plural(n, 'ocorrência')})."
                  for code, n in sorted(self.erros_formato.items())]
         if self.exemplos < MIN_EXEMPLOS:
             erros.append(f"São necessários pelo menos {MIN_EXEMPLOS} exemplos de treino; "
                          f"há {self.exemplos}.")
         if self.acima_limite:
-            erros.append(f"{self.acima_limite} exemplo(s) acima do limite de {self.limite} tokens "
+            erros.append(f"{plural(self.acima_limite, 'exemplo')} acima do limite de {self.limite} tokens "
                          "do modelo (seriam truncados).")
         avisos = []
         if self.duplicados:
-            avisos.append(f"{self.duplicados} exemplo(s) duplicado(s).")
+            avisos.append(f"{plural(self.duplicados, 'exemplo duplicado')}.")
         if self.sem_system:
-            avisos.append(f"{self.sem_system} exemplo(s) sem mensagem de sistema (system prompt).")
+            avisos.append(f"{plural(self.sem_system, 'exemplo')} sem mensagem de sistema (system prompt).")
         if self.sem_user:
-            avisos.append(f"{self.sem_user} exemplo(s) sem mensagem do usuário.")
+            avisos.append(f"{plural(self.sem_user, 'exemplo')} sem mensagem do usuário.")
         return erros, avisos
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from core.formato import plural
 from core.training import tokens as tk
 from core.training.own_details import split_counts
 
@@ -100,7 +101,7 @@ def fill_report(report: DatasetReport, checkers: dict, puladas: Counter, redacoe
     erros += [f"Validação: {e}" for e in erros_val if "pelo menos" not in e]
     if puladas:
         resumo = ", ".join(f"{MOTIVOS.get(k, k)}: {v}" for k, v in sorted(puladas.items()))
-        avisos.append(f"{sum(puladas.values())} conversa(s) boa(s) pulada(s) ({resumo}).")
+        avisos.append(f"{plural(sum(puladas.values()), 'conversa boa pulada')} ({resumo}).")
     preco = tk.price_for(report.modelo_base, settings.precos_treino_usd)
     report.preco_usd_por_milhao = preco
     if preco is None:
