@@ -187,7 +187,7 @@ else:
           "De": h.modelo_anterior or "modelo base", "Para": h.modelo_novo or "modelo base",
           "Por": h.alterado_por or "—", "Job": h.fine_tuning_job_id}
          for h in info.historico],
-        hide_index=True, use_container_width=True,
+        hide_index=True, width="stretch",
     )
 
 render_dados_proprios(slug)

@@ -191,7 +191,8 @@ def render_card(conversa, sugestao=None, expandida: bool = False, prefixo: str =
             if conversa.avaliacao is None and (texto := suggestion_text(sugestao)):
                 st.caption(texto + " — é só uma sugestão; a avaliação é sua.")
         with actions:
-            b1, b2, b3 = st.columns(3)
+            # Side by side at their own width, wrapping when narrow: never a cut-off label.
+            b1 = b2 = b3 = st.container(horizontal=True, gap="small")
             b1.button("Boa", key=f"{prefixo}boa-{conversa.id}", icon=":material/thumb_up:",
                       on_click=rate, args=(conversa.id, "boa"),
                       type="primary" if conversa.avaliacao == "boa" else "secondary")

@@ -61,7 +61,7 @@ st.dataframe(
         for c in clientes
     ],
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
 )
 
 por_slug = {c.slug: c for c in clientes}
@@ -117,5 +117,5 @@ else:
         [{"Chave": r.redis_key, "Motivo": r.descricao, "Trecho": r.trecho,
           "Registrada em": when(r.registrada_em)} for r in rejeitadas],
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )

@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.clientes.directory import summarize_clientes
 from core.db import session_scope
+from core import formato
 from core.finetune.sunset import model_status_for_all
 from pages.ui.common import numero, require_login, when
 from pages.ui.desligamento import render_shutdown_banner
@@ -43,7 +44,7 @@ st.dataframe(
         for r in resumo
     ],
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
 )
 
 st.subheader("Modelos em uso e desligamento")
@@ -54,13 +55,13 @@ st.dataframe(
             "Modelo em uso": m.modelo,
             "Provedor": m.provedor,
             "Endpoint": m.endpoint or "—",
-            "Desligamento": f"{m.desligamento:%d/%m/%Y}" if m.desligamento else "—",
+            "Desligamento": formato.data(m.desligamento),
             "Dias restantes": m.dias_restantes,
             "Contingência": m.contingencia or "—",
         }
         for m in modelos
     ],
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
     key="tabela_desligamento",
 )
