@@ -224,6 +224,28 @@ def update_system_prompt(session: Session, cliente_id: int, texto: str) -> None:
     session.flush()
 
 
+def preview_examples(session: Session, cliente_id: int, limite: int = 3) -> list[str]:
+    """The first `limite` lines the training file would hold, built by the export's own code
+    (same order, redaction, own details kept, split): what the model will see."""
+    settings = get_settings()
+    cliente = get_cliente_by_id(session, cliente_id)
+    modelo = cliente.modelo_base
+    limite_tokens = tk.token_limit(modelo)
+    lines = ExampleLines(tk.encoding_name(modelo), cliente.system_prompt or "", Counter(),
+                         own=own_details_of(cliente))
+    fracao, semente = settings.dataset_fracao_validacao, settings.dataset_semente_divisao
+    found: list[str] = []
+    with contextlib.closing(_good_rows(session, cliente.id)) as conversas:
+        for conversa_id, rows in conversas:
+            line, n_tokens, motivo = lines.build(rows)
+            if motivo or n_tokens > limite_tokens or in_validation(conversa_id, fracao, semente):
+                continue
+            found.append(line)
+            if len(found) >= limite:
+                break
+    return found
+
+
 @dataclass(frozen=True)
 class RedactionPreview:
     conversa_id: int

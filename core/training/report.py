@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from core.formato import plural
+from core.formato import dinheiro, inteiro, plural
 from core.training import tokens as tk
 from core.training.own_details import split_counts
 
@@ -17,6 +17,18 @@ MOTIVOS = {
     "sem_resposta_do_assistente": "sem resposta do assistente",
     "acima_do_limite_de_tokens": "acima do limite de tokens do modelo",
     "duplicada": "exemplo duplicado",
+}
+
+# Kinds of personal data (and of the cliente's own details), in pt-BR for the report.
+TIPOS_DADO = {
+    "cpf": "CPF",
+    "cnpj": "CNPJ",
+    "email": "E-mail",
+    "telefone": "Telefone",
+    "cep": "CEP",
+    "cartao": "Cartão",
+    "chave_pix": "Chave Pix",
+    "endereco": "Endereço",
 }
 
 
@@ -67,15 +79,17 @@ class DatasetReport:
         out.append(f"Conversas puladas: {puladas}")
         out += [f"  - {MOTIVOS.get(k, k)}: {v}" for k, v in sorted(self.puladas.items())]
         out.append(f"Dados pessoais removidos: {sum(self.redacoes.values())}")
-        out += [f"  - {k}: {v}" for k, v in sorted(self.redacoes.items())]
+        out += [f"  - {TIPOS_DADO.get(k, k)}: {v}" for k, v in sorted(self.redacoes.items())]
         if self.mantidos:
             out.append(f"Dados do próprio cliente mantidos: {sum(self.mantidos.values())}")
-            out += [f"  - {k}: {v}" for k, v in sorted(self.mantidos.items())]
+            out += [f"  - {TIPOS_DADO.get(k, k)}: {v}" for k, v in sorted(self.mantidos.items())]
         out += [
-            f"Tokens do treino: {self.tokens_exemplos} (maior exemplo: {self.maior_exemplo_tokens})",
+            f"Tokens do treino: {inteiro(self.tokens_exemplos)} "
+            f"(maior exemplo: {inteiro(self.maior_exemplo_tokens)})",
             f"Épocas: {self.epocas}",
-            f"Tokens faturados: {self.tokens_faturados}",
-            f"Custo estimado: US$ {self.custo_usd} (R$ {self.custo_brl} a R$ {self.cambio_usd_brl}/US$)",
+            f"Tokens faturados: {inteiro(self.tokens_faturados)}",
+            f"Custo estimado: {dinheiro(self.custo_usd, 'US$')} ({dinheiro(self.custo_brl)} a "
+            f"{dinheiro(self.cambio_usd_brl)}/US$)",
         ]
         out += [f"AVISO: {a}" for a in self.avisos]
         out += [f"ERRO: {e}" for e in self.erros]
