@@ -90,7 +90,13 @@ with col_origem, st.form(f"origem_{slug}"):
 with col_importar:
     st.markdown("**Importar agora**")
     st.caption(f"Origem atual: {plain(origem(atual))}")
-    if st.button("Importar agora", type="primary", icon=":material/download:"):
+    sem_origem = not atual.redis_url and not atual.usa_redis_padrao
+    motivo = ("Este cliente não tem Redis configurado: informe a URL ao lado (ou defina "
+              "REDIS_URL) para importar.") if sem_origem else None
+    if sem_origem:
+        st.caption(motivo)
+    if st.button("Importar agora", type="primary", icon=":material/download:",
+                 disabled=sem_origem, help=motivo):
         try:
             with st.spinner("Importando..."):
                 resumo = ingest_cliente(get_engine(), slug)
