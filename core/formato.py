@@ -112,6 +112,10 @@ STATUS_PROVEDOR = {
     "compressing": "compactando o modelo",
     "uploading": "enviando o modelo",
     "paused": "pausado",
+    # a model evaluation (avaliacoes_modelo.status)
+    "executando": "em andamento",
+    "concluida": "concluída",
+    "falhou": "falhou",
 }
 
 

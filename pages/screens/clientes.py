@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import formato
 from core.clientes.directory import list_clientes
 from core.db import session_scope
 from core.errors import CuradoriaError
@@ -30,6 +31,12 @@ from pages.ui.dados_proprios import render_dados_proprios
 from pages.ui.desligamento import render_shutdown_banner
 
 require_login()  # before anything touches the database
+
+
+def _prazo(dias: int) -> str:
+    if dias > 0:
+        return "falta 1 dia" if dias == 1 else f"faltam {formato.plural(dias, 'dia')}"
+    return "hoje" if dias == 0 else f"há {formato.plural(-dias, 'dia')}"
 
 MOTIVOS = {
     "fine_tuning": "Fine-tuning aplicado",
@@ -150,8 +157,8 @@ if status.desligamento is None:
     st.caption("Nenhuma data de desligamento conhecida para o modelo em uso.")
 else:
     fonte = "informada pelo provedor" if status.fonte == "api" else "do catálogo interno"
-    st.caption(f"O modelo em uso será desligado em {status.desligamento:%d/%m/%Y} "
-               f"(faltam {status.dias_restantes} dias; data {fonte}).")
+    st.caption(f"O modelo em uso {'será' if status.dias_restantes > 0 else 'foi'} desligado em "
+               f"{formato.data(status.desligamento)} ({_prazo(status.dias_restantes)}; data {fonte}).")
 if status.contingencia:
     origem = "deste cliente" if propria else "padrão (CURADORIA_MODELO_CONTINGENCIA)"
     st.caption(f"Modelo de contingência {origem}: `{status.contingencia}` em "
