@@ -27,10 +27,11 @@ ARTIFACTS = ROOT / "test-artifacts" / "walk"
 # What a clean server log may not contain (Streamlit's deprecations are logged as warnings).
 _BAD_LOG = re.compile(r"warning|deprecat|traceback|error", re.IGNORECASE)
 
-# Every visible button (and link-button, download, form submit, tab) whose label does not fit.
+# Every visible button (and link-button, download, form submit, tab) whose label does not fit,
+# and every code block (model ids) that would need a scroll bar.
 _CUT_OFF = """() => {
   const out = [];
-  const sel = "button, a[data-testid^='stBaseLinkButton'], [role='tab']";
+  const sel = "button, a[data-testid^='stBaseLinkButton'], [role='tab'], [data-testid='stCode'] pre";
   for (const el of document.querySelectorAll(sel)) {
     if (!el.offsetParent) continue;
     for (const node of [el, ...el.querySelectorAll('*')]) {

@@ -27,6 +27,8 @@ _RUN = re.compile(rf"\+?\d(?:{_RUN_SEPARATOR}?\d)*")
 _GROUP = re.compile(r"\d+")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _WORD = re.compile(r"\w+")
+# Every own number has 8 digits or more (a phone without its DDD, a CEP).
+_EIGHT_DIGITS = re.compile(r"\d(?:\D*\d){7}")
 # The prefix of the counter keys of what was kept ("proprio:telefone"); the rest are redactions.
 KEPT_PREFIX = "proprio:"
 
@@ -42,7 +44,8 @@ class OwnDetails:
 
     # digits -> (kind, only at the start of a run)
     numbers: dict[str, tuple[str, bool]] = field(default_factory=dict)
-    patterns: list[tuple[str, re.Pattern]] = field(default_factory=list)
+    # (kind, pattern, a text it matches in holds this: "@" or the address's first word)
+    patterns: list[tuple[str, re.Pattern, str]] = field(default_factory=list)
 
     @classmethod
     def from_values(cls, telefones=(), emails=(), cnpj: str = "", endereco: str = "",
@@ -61,7 +64,7 @@ class OwnDetails:
             hexes = pix.replace("-", "")
             parts = (hexes[:8], hexes[8:12], hexes[12:16], hexes[16:20], hexes[20:])
             own.patterns.append(("chave_pix", re.compile(
-                r"(?<![\w])" + "-?".join(parts) + r"(?![\w])", re.IGNORECASE)))
+                r"(?<![\w])" + "-?".join(parts) + r"(?![\w])", re.IGNORECASE), ""))
         elif pix:
             digits = _ascii_digits(pix)
             if len(digits) in (14, 11):  # CNPJ or CPF (a phone key too)
@@ -71,7 +74,8 @@ class OwnDetails:
         words = _WORD.findall(endereco or "")
         if len(words) >= 2:
             own.patterns.append(("endereco", re.compile(
-                r"(?<![\w])" + r"\W{1,4}".join(map(re.escape, words)) + r"(?![\w])", re.IGNORECASE)))
+                r"(?<![\w])" + r"\W{1,4}".join(map(re.escape, words)) + r"(?![\w])", re.IGNORECASE),
+                words[0].lower()))
         return own
 
     def _add_number(self, value: str, kind: str) -> None:
@@ -89,7 +93,7 @@ class OwnDetails:
 
     def _add_email(self, address: str, kind: str) -> None:
         if "@" in address and address.strip():
-            self.patterns.append((kind, re.compile(_email_pattern(address), re.IGNORECASE)))
+            self.patterns.append((kind, re.compile(_email_pattern(address), re.IGNORECASE), "@"))
 
     @property
     def empty(self) -> bool:
@@ -104,9 +108,12 @@ class OwnDetails:
         if _PRIVATE.search(text) is not None:
             return text, []
         spans: list[tuple[int, int, str]] = []
-        for kind, pattern in self.patterns:
-            spans += [(m.start(), m.end(), kind) for m in pattern.finditer(text)]
-        if self.numbers:
+        for kind, pattern, needs in self.patterns:
+            # A cheap necessary condition first: most chat lines hold no "@" nor the
+            # address's first word, and skipping them keeps the export fast.
+            if needs in text or (needs != "@" and needs in text.lower()):
+                spans += [(m.start(), m.end(), kind) for m in pattern.finditer(text)]
+        if self.numbers and _EIGHT_DIGITS.search(text) is not None:
             spans += self._number_spans(text)
         if not spans:
             return text, []

@@ -100,17 +100,17 @@ except CuradoriaError as exc:
 col1, col2 = st.columns(2)
 with col1:
     st.caption("Modelo em uso")
-    st.code(info.modelo_em_uso, language=None)
+    st.code(info.modelo_em_uso, language=None, wrap_lines=True)  # a long ft: id wraps, never cut
 with col2:
     st.caption("Modelo base")
-    st.code(info.modelo_base, language=None)
+    st.code(info.modelo_base, language=None, wrap_lines=True)
 if info.modelo_ativo:
     st.caption("O bot usa um modelo treinado (fine-tuning).")
 else:
     st.caption("O bot usa o modelo base.")
 st.caption("Chave no Redis lida pelo bot" + ("" if info.tem_redis else
                                              " (este cliente não tem Redis configurado)"))
-st.code(info.chave_redis, language=None)
+st.code(info.chave_redis, language=None, wrap_lines=True)
 
 alvo = info.alvo_rollback or f"{info.modelo_base} (modelo base)"
 c1, c2 = st.columns(2)
