@@ -177,7 +177,8 @@ st.dataframe(
     hide_index=True, width="stretch",
     column_config={
         "link": st.column_config.LinkColumn("Abrir", display_text="Abrir conversa"),
-        "conversa": "Conversa", "cliente": "Cliente", "dia": "Dia", "avaliacao": "Avaliação",
+        "conversa": "Conversa", "cliente": "Cliente",
+        "dia": st.column_config.DateColumn("Dia", format="DD/MM/YYYY"), "avaliacao": "Avaliação",
         "avaliacao_sugerida": "Sugestão (não é avaliação)", "problemas": "Problemas",
         "topico": "Tópico", "pergunta": "Pergunta do cliente",
     },
