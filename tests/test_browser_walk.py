@@ -46,6 +46,14 @@ _CUT_OFF = """() => {
 }"""
 
 
+def _settle(page) -> None:
+    """Until the run has finished and stayed finished (the running indicator shows up a
+    moment after a click), and charts and tables have drawn."""
+    for _ in range(3):
+        wait_idle(page, timeout=60_000)
+        page.wait_for_timeout(700)
+
+
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory):
     from core.demo import generate as demo
@@ -81,8 +89,7 @@ def test_every_page_at_1366_and_1920_px_has_no_cut_off_button_and_the_log_no_war
     for _, title, _, path in menu_entries():
         page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
         page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
-        wait_idle(page, timeout=60_000)
-        page.wait_for_timeout(500)  # charts and tables settle
+        _settle(page)
         found = page.evaluate(_CUT_OFF)
         # The main area scrolls inside the page: a viewport as tall as it shows all of it.
         altura = page.evaluate("() => document.querySelector(\"[data-testid='stMain']\").scrollHeight")
