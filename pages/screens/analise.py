@@ -110,7 +110,10 @@ with direita:
         st.dataframe(pd.DataFrame([{
             "Tópico": t.rotulo + ("" if t.conhecido else " (novo)"), "Vezes": t.vezes,
             "Exemplos de perguntas": " | ".join(q for _, q in t.exemplos),
-        } for t in topicos[:15]]), hide_index=True, width="stretch")
+        } for t in topicos[:15]]), hide_index=True, width="stretch",
+            column_config={"Vezes": st.column_config.NumberColumn("Vezes", width="small"),
+                           "Exemplos de perguntas": st.column_config.TextColumn(
+                               "Exemplos de perguntas", width="medium")})
     if analise.topicos.sem_topico:
         st.caption(f"{numero(analise.topicos.sem_topico)} perguntas fora dos tópicos conhecidos; "
                    f"as {numero(analise.topicos.agrupadas)} mais recentes foram agrupadas "
@@ -176,11 +179,13 @@ st.dataframe(
                                   "avaliacao_sugerida", "problemas", "topico", "pergunta"]),
     hide_index=True, width="stretch",
     column_config={
-        "link": st.column_config.LinkColumn("Abrir", display_text="Abrir conversa"),
-        "conversa": "Conversa", "cliente": "Cliente",
-        "dia": st.column_config.DateColumn("Dia", format="DD/MM/YYYY"), "avaliacao": "Avaliação",
-        "avaliacao_sugerida": "Sugestão (não é avaliação)", "problemas": "Problemas",
-        "topico": "Tópico", "pergunta": "Pergunta do cliente",
+        "link": st.column_config.LinkColumn("Abrir", display_text="Abrir conversa", width="small"),
+        "conversa": st.column_config.NumberColumn("Conversa", width="small"), "cliente": "Cliente",
+        "dia": st.column_config.DateColumn("Dia", format="DD/MM/YYYY", width="small"),
+        "avaliacao": st.column_config.TextColumn("Avaliação", width="small"),
+        "avaliacao_sugerida": st.column_config.TextColumn("Sugestão (não é avaliação)", width="small"),
+        "problemas": st.column_config.TextColumn("Problemas", width="medium"),
+        "topico": "Tópico", "pergunta": st.column_config.TextColumn("Pergunta do cliente", width="medium"),
     },
 )
 st.download_button("Baixar CSV", export_csv(linhas), file_name="analise_conversas.csv",

@@ -62,6 +62,10 @@ st.dataframe(
     ],
     hide_index=True,
     width="stretch",
+    # counts narrow, so that every column fits at 1366 px
+    column_config={k: st.column_config.NumberColumn(k, width="small") for k in (
+        "Lidas", "Mensagens novas", "Conversas novas", "Estendidas", "Duplicadas", "Expiradas",
+        "Rejeitadas")},
 )
 
 por_slug = {c.slug: c for c in clientes}

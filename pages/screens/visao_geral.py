@@ -6,6 +6,7 @@ import streamlit as st
 from core.clientes.directory import summarize_clientes
 from core.db import session_scope
 from core import formato
+from core.finetune.choice import provider_label
 from core.finetune.sunset import model_status_for_all
 from pages.ui.common import numero, require_login, when
 from pages.ui.desligamento import render_shutdown_banner
@@ -53,7 +54,7 @@ st.dataframe(
         {
             "Cliente": m.nome,
             "Modelo em uso": m.modelo,
-            "Provedor": m.provedor,
+            "Provedor": provider_label(m.provedor),
             "Endpoint": m.endpoint or "—",
             "Desligamento": formato.data(m.desligamento),
             "Dias restantes": m.dias_restantes,
@@ -64,4 +65,6 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     key="tabela_desligamento",
+    column_config={"Provedor": st.column_config.TextColumn("Provedor", width="small"),
+                   "Dias restantes": st.column_config.NumberColumn("Dias restantes", width="small")},
 )
