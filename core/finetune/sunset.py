@@ -147,7 +147,7 @@ def warning_text(status: ModeloStatus) -> str:
         plano = ("Não há modelo de contingência definido: se nada for feito, o bot ficará sem "
                  "modelo.")
     return (f"{o_que} {plano} O que fazer: inicie um fine-tuning com um modelo aberto "
-            "(página Fine-tuning, provedor together) ou defina um modelo de contingência "
+            "(página Fine-tuning, provedor Together AI) ou defina um modelo de contingência "
             "(página Clientes).")
 
 
