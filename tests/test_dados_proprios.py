@@ -57,6 +57,25 @@ def test_acceptance_own_phone_email_cnpj_stay_customer_data_does_not(session, cl
     assert all(json.loads(line) for line in text.splitlines())
 
 
+def test_acceptance_the_cli_export_says_what_was_kept_and_what_was_removed(engine, session, cliente,
+                                                                           tmp_path, capsys):
+    _boas(session, cliente, 10)
+    _conversa(session, cliente, [
+        ("user", "meu cpf 529.982.247-25, fone (11) 98765-4321, maria.silva@gmail.com"),
+        ("assistant", f"Ligue {PHONE}, escreva para {EMAIL}; CNPJ {CNPJ}."),
+    ])
+    session.commit()
+    out = tmp_path / "cli.jsonl"
+    assert main(["export", "--cliente", "padaria", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Dados pessoais removidos: 3" in printed
+    assert "Dados do próprio cliente mantidos: 3" in printed
+    assert "  - Telefone: 1" in printed and "  - CNPJ: 1" in printed and "  - E-mail: 1" in printed
+    text = out.read_text(encoding="utf-8")
+    assert PHONE in text and EMAIL in text and CNPJ in text
+    assert not any(leak in text for leak in CUSTOMER)
+
+
 def test_without_own_details_the_same_text_is_redacted_as_before(session, cliente):
     update_dados_proprios(session, cliente, DadosProprios())
     assert dados_proprios(cliente).vazio
