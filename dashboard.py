@@ -92,25 +92,30 @@ def oidc_login() -> None:
 
 
 def change_password_form() -> None:
-    st.title("Troque sua senha")
-    st.info("Por segurança, defina uma nova senha antes de continuar.")
-    with st.form("form_trocar_senha"):
-        atual = st.text_input("Senha atual", type="password")
-        nova = st.text_input("Nova senha (mínimo 10 caracteres)", type="password")
-        repetida = st.text_input("Repita a nova senha", type="password")
-        salvar = st.form_submit_button("Salvar nova senha", type="primary")
-    if not salvar:
-        return
-    if nova != repetida:
-        st.error("As novas senhas não conferem.")
-        return
-    try:
-        with session_scope() as session:
-            remember_login(session, auth.change_password(session, st.session_state[USER_KEY],
-                                                         atual, nova))
-    except CuradoriaError as exc:
-        show_error(exc)
-        return
+    # In a placeholder: emptied before the rerun, so the old form does not linger (faded)
+    # on screen while the next page loads.
+    area = st.empty()
+    with area.container():
+        st.title("Troque sua senha")
+        st.info("Por segurança, defina uma nova senha antes de continuar.")
+        with st.form("form_trocar_senha", clear_on_submit=True):  # no password stays typed in
+            atual = st.text_input("Senha atual", type="password")
+            nova = st.text_input("Nova senha (mínimo 10 caracteres)", type="password")
+            repetida = st.text_input("Repita a nova senha", type="password")
+            salvar = st.form_submit_button("Salvar nova senha", type="primary")
+        if not salvar:
+            return
+        if nova != repetida:
+            st.error("As novas senhas não conferem.")
+            return
+        try:
+            with session_scope() as session:
+                remember_login(session, auth.change_password(session, st.session_state[USER_KEY],
+                                                             atual, nova))
+        except CuradoriaError as exc:
+            show_error(exc)
+            return
+    area.empty()
     st.rerun()
 
 

@@ -429,6 +429,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--usuario", help="Quem aplica (padrão: o usuário do sistema).")
     p.set_defaults(func=cmd_modelo_aplicar)
 
+    from core.clientes.dados_proprios import add_commands as add_cliente_commands
+
+    add_cliente_commands(sub)  # cliente dados-proprios
+
     p = sub.add_parser("settings", help="Lista as configurações e seus valores padrão.")
     p.set_defaults(func=cmd_settings)
     return parser

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         "America/Sao_Paulo",
         description="Fuso horário usado para exibir datas e agrupar conversas por dia.",
     )
+    url_publica: str = Field(
+        "http://localhost:8501",
+        description="Endereço público do painel, sem barra no fim (ex.: https://curadoria.exemplo.com.br); "
+        "os links das planilhas CSV baixadas apontam para ele.",
+    )
     initial_password_file: Path = Field(
         PROJECT_ROOT / "data" / "senha_inicial.txt",
         description="Onde a senha inicial do usuário 'admin' é gravada no primeiro início "

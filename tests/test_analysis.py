@@ -231,23 +231,44 @@ def test_filtered_table_downloads_as_csv_with_links_and_safe_text(engine, sessio
     assert "Bot não encontrou a informação" in rows[0]["problemas"]
     todas = list_analyses(session)
     assert todas[0]["link"] == f"/conversas?conversa={conversa.id}"
-    lidas = list(csv.DictReader(io.StringIO(export_csv(rows).decode("utf-8-sig"))))
-    assert lidas[0]["pergunta"].startswith("'=HYPERLINK")
-    assert lidas[0]["cliente"] == "Loja Teste"
+    lidas = list(csv.DictReader(io.StringIO(export_csv(rows).decode("utf-8-sig"), newline=""),
+                                delimiter=";"))
+    assert lidas[0]["Pergunta do cliente"].startswith("'=HYPERLINK")
+    assert lidas[0]["Cliente"] == "Loja Teste"
 
 
 @pytest.mark.parametrize("texto", ["=1+1", "+55 11 9999", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1",
                                    "=HYPERLINK(\"http://x\")"])
 def test_csv_cells_that_a_spreadsheet_would_run_as_a_formula_are_kept_as_text(texto):
     [lida] = csv.DictReader(io.StringIO(export_csv([{"pergunta": texto, "cliente": texto}])
-                                        .decode("utf-8-sig"), newline=""))
-    assert lida["pergunta"] == "'" + texto and lida["cliente"] == "'" + texto
+                                        .decode("utf-8-sig"), newline=""), delimiter=";")
+    assert lida["Pergunta do cliente"] == "'" + texto and lida["Cliente"] == "'" + texto
 
 
 def test_csv_keeps_ordinary_text_and_numbers_as_they_are():
     [lida] = csv.DictReader(io.StringIO(export_csv([{"pergunta": "Qual o preço? =)", "conversa": 7}])
-                                        .decode("utf-8-sig"), newline=""))
-    assert lida["pergunta"] == "Qual o preço? =)" and lida["conversa"] == "7"
+                                        .decode("utf-8-sig"), newline=""), delimiter=";")
+    assert lida["Pergunta do cliente"] == "Qual o preço? =)" and lida["Conversa"] == "7"
+
+
+def test_the_csv_opens_as_columns_in_a_pt_br_spreadsheet(monkeypatch):
+    """';' between cells (a pt-BR Excel splits on it), dates DD/MM/AAAA, decimal comma, links
+    absolute from CURADORIA_URL_PUBLICA."""
+    monkeypatch.setenv("CURADORIA_URL_PUBLICA", "https://curadoria.exemplo.com.br/")
+    from core.config import reset_settings
+    reset_settings()
+    rows = [{"conversa": 12, "cliente": "Padaria; Pão", "dia": dt.date(2026, 10, 4),
+             "avaliacao": "ruim", "avaliacao_sugerida": 0.5, "problemas": "Loop, repetição",
+             "topico": "Preços", "pergunta": "quanto custa 1,5 kg?", "link": "/conversas?conversa=12"}]
+    data = export_csv(rows)
+    assert data.startswith("\ufeff".encode()) and b"\r\n" in data
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";")
+    header, linha = list(reader)
+    assert header == ["Conversa", "Cliente", "Dia", "Avaliação", "Sugestão", "Problemas", "Tópico",
+                      "Pergunta do cliente", "Link"]
+    assert linha == ["12", "Padaria; Pão", "04/10/2026", "ruim", "0,50", "Loop, repetição", "Preços",
+                     "quanto custa 1,5 kg?", "https://curadoria.exemplo.com.br/conversas?conversa=12"]
+    reset_settings()
 
 
 def test_the_whole_analysis_is_one_call_with_chart_series(engine, session, loja):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 
 from hypothesis import given, settings, strategies as st
 from sqlalchemy import text
@@ -54,6 +55,11 @@ def _load(engine, session) -> None:
     with engine.begin() as conn:
         # Most demo conversas become "boa"; a few stay out (rated "ruim" or unrated).
         conn.execute(text("UPDATE conversas SET avaliacao = 'boa' WHERE id % 7 <> 0"))
+        # The reference predates the clientes' own details (kept by the redaction): without
+        # them the export must stay byte-identical.
+        conn.execute(text("UPDATE clientes SET proprio_telefones = NULL, proprio_emails = NULL, "
+                          "proprio_cnpj = NULL, proprio_endereco = NULL, proprio_cep = NULL, "
+                          "proprio_chave_pix = NULL"))
     cliente = get_cliente(session, "padaria-pao-dourado")
     start = dt.datetime(2026, 11, 21, 12)
     for n, mensagens in enumerate(EDGE_CASES):
@@ -72,6 +78,14 @@ def _load(engine, session) -> None:
     session.commit()
 
 
+def _reference_wording(aviso: str) -> str:
+    """The warning as the reference worded it, before correct plurals (issue 22) replaced
+    "(s)": only the words changed, the figures are the ones hashed."""
+    aviso = re.sub(r"^(\S+) conversas? boas? puladas? ", r"\1 conversa(s) boa(s) pulada(s) ", aviso)
+    aviso = re.sub(r"^(\S+) exemplos? duplicados?\.$", r"\1 exemplo(s) duplicado(s).", aviso)
+    return re.sub(r"^(\S+) exemplos? sem ", r"\1 exemplo(s) sem ", aviso)
+
+
 def _digest(report) -> str:
     h = hashlib.sha256()
     h.update(report.train_path.read_bytes())
@@ -83,7 +97,8 @@ def _digest(report) -> str:
         "exemplos": report.exemplos, "validacao": report.exemplos_validacao,
         "puladas": report.puladas, "redacoes": report.redacoes, "tokens": report.tokens_exemplos,
         "tokens_validacao": report.tokens_validacao, "faturados": report.tokens_faturados,
-        "maior": report.maior_exemplo_tokens, "erros": report.erros, "avisos": report.avisos,
+        "maior": report.maior_exemplo_tokens, "erros": report.erros,
+        "avisos": [_reference_wording(a) for a in report.avisos],
     }, sort_keys=True).encode())
     return h.hexdigest()
 

@@ -1,6 +1,7 @@
 """Documentation stays true: every setting and command is in the README."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,47 @@ def test_the_architecture_page_names_every_core_package():
     text = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
     for package in _layout_dirs() - {"core"}:
         assert f"`{package}/`" in text, package
+
+
+def _settings_table() -> list[list[str]]:
+    """The rows of the README's settings table, each split into its cells (a `\\|` inside a
+    cell is not a separator). The table is one block: it ends at the first non-row line."""
+    section = README.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    lines = section.splitlines()
+    start = lines.index("| variable | default | meaning |")
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]])
+    return rows
+
+
+def test_the_settings_table_is_whole_and_documents_every_setting_exactly_once():
+    rows = _settings_table()
+    assert all(len(cells) == 3 and all(cells) for cells in rows), [r for r in rows if len(r) != 3]
+    documented = [cells[0].strip("`") for cells in rows]
+    envs = [row["env"] for row in describe_settings()]
+    assert sorted(documented) == sorted(envs)  # each once, nothing else
+    # ... and no setting row anywhere else in the README
+    elsewhere = re.findall(r"^\| `((?:CURADORIA_|DATABASE_|REDIS_|OPENAI_|TOGETHER_)\w*)`", README, re.M)
+    assert sorted(elsewhere) == sorted(envs)
+
+
+def test_the_readme_documents_port_and_what_command_1_prints():
+    assert "PORT=" in README and "Banco atualizado" in README and "analisadas em" in README
+
+
+def test_the_readme_links_only_inside_the_repository():
+    for target in re.findall(r"\]\(([^)\s]+)\)", README):
+        assert not re.match(r"[a-z]+:|/|\.\./", target), target
+        assert (ROOT / target.split("#")[0]).exists(), target
+
+
+def test_requirements_are_split_runtime_and_dev():
+    runtime = (ROOT / "requirements.txt").read_text(encoding="utf-8").split()
+    dev = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
+    assert not any(p.startswith(("pytest", "playwright", "hypothesis")) for p in runtime)
+    assert [line for line in dev if not line.startswith("#")][0] == "-r requirements.txt"
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "requirements.txt" in dockerfile and "requirements-dev" not in dockerfile

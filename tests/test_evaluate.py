@@ -386,7 +386,7 @@ def test_endless_429s_fail_the_evaluation_with_a_clear_message(engine, job_id, s
     evaluation = run_evaluation(engine, job_id, *endpoints(servers))
     assert evaluation.status == "falhou"
     assert "limitando as requisições (erro 429)" in evaluation.erro
-    assert "4 tentativa(s)" in evaluation.erro
+    assert "4 tentativas" in evaluation.erro
 
 
 def test_a_model_the_endpoint_does_not_serve_fails_with_its_name(engine, job_id, servers):

@@ -60,7 +60,7 @@ def test_browser_confirm_dialog_leads_to_the_pending_job_in_the_history(engine, 
     expect(page.get_by_text(re.compile(r"Job #\d+: Pendente"))).to_be_visible(timeout=60_000)
     expect(page.get_by_role("dialog")).to_have_count(0)
     page.get_by_role("link", name="Histórico").click()
-    expect(page.get_by_text("1 job(s)")).to_be_visible()
+    expect(page.get_by_text("1 job", exact=True)).to_be_visible()
     # the history grid is drawn on a canvas; its accessible table carries the text
     grid = page.locator("[data-testid=stDataFrame] table")
     expect(grid).to_contain_text("Loja Do Joao")

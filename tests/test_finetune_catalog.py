@@ -21,7 +21,8 @@ BEFORE = dt.date(2026, 12, 1)
                                   "gpt-4.1-2025-04-14", "gpt-4.1-mini-2025-04-14"])
 def test_current_base_models_shut_down_on_14_january_2027(nome):
     assert check_base_model(nome, BEFORE).desligamento == dt.date(2027, 1, 14)
-    assert shutdown_text(nome) == "Desligado pela OpenAI em 14/01/2027."
+    assert shutdown_text(nome, BEFORE) == "Será desligado pela OpenAI em 14/01/2027."
+    assert shutdown_text(nome, dt.date(2027, 1, 14)) == "Desligado pela OpenAI em 14/01/2027."
 
 
 @pytest.mark.parametrize("nome", ["gpt-3.5-turbo-0125", "gpt-4.1-nano-2025-04-14"])

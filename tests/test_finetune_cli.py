@@ -23,7 +23,7 @@ def test_cli_start_with_yes_creates_the_pending_job(engine, fake_openai, capsys)
     out = capsys.readouterr().out
     [row] = _rows(engine)
     assert "Conversas usadas: 40" in out and "O processo não pode ser cancelado." in out
-    assert "Desligado pela OpenAI em 14/01/2027" in out
+    assert "Será desligado pela OpenAI em 14/01/2027" in out
     assert f"job #{row.id}, status pending" in out and row.openai_job_id in out
     assert row.iniciado_por == "ana" and len(fake_openai.jobs) == 1
 

@@ -92,7 +92,7 @@ def test_preview_shows_what_the_confirm_dialog_needs(engine, fake_openai, sessio
     preview = preview_fine_tuning(session, cliente_id)
     assert preview.conversas_usadas == 40 and preview.tokens_faturados > 0
     assert preview.custo_brl > 0 and "horas" in preview.tempo_estimado
-    assert preview.desligamento == "Desligado pela OpenAI em 14/01/2027."
+    assert preview.desligamento == "Será desligado pela OpenAI em 14/01/2027."
     assert fake_openai.calls == []  # nothing is sent before confirmation
 
 

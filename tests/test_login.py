@@ -126,3 +126,29 @@ def test_a_screen_run_on_its_own_checks_the_session_before_touching_data(engine,
     assert not at.exception
     assert [shown(w.value) for w in at.warning] == ["Entre no Curadoria para ver esta página."]
     assert not (at.title or at.dataframe or at.metric or at.selectbox or at.text or at.markdown)
+
+
+def test_after_the_first_password_change_the_login_page_has_no_first_access_hint(engine, settings):
+    at = open_dashboard()
+    assert any("Primeiro acesso" in c.value for c in at.caption)
+    senha = settings.initial_password_file.read_text().split("senha: ")[1].strip()
+    at = login(at, "admin", senha)
+    inputs = at.text_input
+    inputs[0].input(senha)
+    inputs[1].input("uma-senha-nova-forte")
+    inputs[2].input("outra-senha-diferente")  # does not match: the form stays
+    at.button[0].click()
+    at.run()
+    assert at.title[0].value == "Troque sua senha"
+    inputs = at.text_input
+    inputs[0].input(senha)
+    inputs[1].input("uma-senha-nova-forte")
+    inputs[2].input("uma-senha-nova-forte")
+    at.button[0].click()
+    at.run()
+    assert at.title[0].value == "Visão geral"
+    at.sidebar.button[0].click()  # log out: the login form, without the first-access hint
+    at.run()
+    assert [t.label for t in at.text_input] == ["Usuário", "Senha"]
+    assert not any("Primeiro acesso" in c.value or "senha_inicial" in c.value for c in at.caption)
+    assert "senha_inicial" not in _texts(at)

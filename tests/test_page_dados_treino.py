@@ -86,3 +86,26 @@ def test_too_few_examples_show_the_blocking_error(engine, monkeypatch):
     at.run()
     assert not at.exception
     assert any("pelo menos 10" in e.value for e in at.error)
+
+
+def test_the_file_preview_shows_the_first_examples_as_the_model_sees_them(engine, padaria):
+    at = logged_in_dashboard(engine, page=PAGE)
+    assert not at.exception
+    texts = [t.value for t in at.text]
+    # the first lines of the file: system prompt, then the conversa, redacted
+    assert texts[:3] == ["Sistema (system prompt): Seja gentil.",
+                         "Cliente: meu cpf é [CPF] **negrito**", "Bot: Tem sim 0."]
+    assert "Cliente: tem pão 1?" in texts
+    [code] = [c for c in at.code if '"messages"' in c.value]
+    assert code.value.splitlines()[0].startswith('{"messages":[{"role":"system","content":"Seja gentil."}')
+
+
+def test_the_report_labels_the_removed_data_in_portuguese(engine, padaria):
+    at = logged_in_dashboard(engine, page=PAGE)
+    next(b for b in at.button if b.label == "Gerar arquivo de treino").click()
+    at.run()
+    assert not at.exception
+    tabelas = [df.value for df in at.dataframe]
+    assert any("CPF" in list(t.get("Tipo", [])) for t in tabelas)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Custo estimado em dólar"].startswith("US$ ") and "," in metrics["Custo estimado em reais"]

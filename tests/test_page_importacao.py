@@ -100,3 +100,27 @@ def test_an_invalid_source_is_refused_with_a_message(engine):
     assert "URL do Redis inválida" in at.error[0].value
     with session_scope(engine) as session:
         assert get_cliente(session, "loja").redis_url is None
+
+
+def test_importar_agora_is_disabled_with_the_reason_when_the_cliente_has_no_source(engine, monkeypatch):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    from core.config import reset_settings
+    reset_settings()
+    with session_scope(engine) as session:
+        ensure_cliente(session, "loja", "Loja")
+    at = logged_in_dashboard(engine, page=PAGE)
+    assert not at.exception
+    botao = _button(at, "Importar agora")
+    assert botao.disabled and "não tem Redis configurado" in botao.help
+    assert any("não tem Redis configurado" in c.value for c in at.caption)
+
+
+def test_a_redis_error_is_told_in_portuguese_without_the_library_s_text(engine):
+    with session_scope(engine) as session:
+        ensure_cliente(session, "loja", "Loja", redis_url="redis://127.0.0.1:1/0")
+    at = logged_in_dashboard(engine, page=PAGE)
+    _button(at, "Importar agora").click()
+    at.run()
+    erro = at.error[0].value.replace("\\", "")
+    assert "o Redis não respondeu" in erro
+    assert "ConnectionError" not in erro and "Error 111" not in erro and "Connection refused" not in erro

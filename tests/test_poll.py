@@ -278,7 +278,7 @@ def test_a_cycle_follows_the_jobs_before_analysing_and_analyses_at_most_the_batc
     summary = run_cycle(engine, _factory(provider), nome="p1", sleep=lambda _s: None)
     poll.get_settings.cache_clear()
     assert calls == ["jobs", ("analise", 123)]
-    assert summary.analise == "7 conversa(s)"
+    assert summary.analise == "7 conversas"
     assert _job(engine, job_id).status == "succeeded"
     assert "acao=analise" in caplog.text
 

@@ -122,7 +122,7 @@ def test_an_unreachable_provider_keeps_the_last_dates_the_catalogue_applies_and_
     with session_scope(engine) as session:
         assert shutdown_date(session, "gpt-4o-2024-08-06").data == dt.date(2026, 12, 20)
     assert cliente_row(engine, no_ft).modelo_ativo == CONTINGENCIA
-    assert summary.desligamento == "1 trocado(s), 0 sem alvo"
+    assert summary.desligamento == "1 trocado, 0 sem alvo"
 
 
 # --- the guard ---------------------------------------------------------------------------
@@ -293,7 +293,7 @@ def test_the_cli_applies_a_model_and_prints_the_shutdown_warning(engine):
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert "AVISO: Atenção: o modelo" in result.stdout
-    assert f"{em_10_dias:%d/%m/%Y}, daqui a 10 dia(s)" in result.stdout
+    assert f"{em_10_dias:%d/%m/%Y}, daqui a 10 dias" in result.stdout
     assert cliente_row(engine, cliente_id).modelo_ativo == FT
 
 

@@ -90,7 +90,7 @@ def test_visao_geral_lists_every_clientes_model_endpoint_and_days_left(engine):
     assert linhas["Padaria"]["Endpoint"] == "https://api.openai.com/v1"
     assert linhas["Padaria"]["Desligamento"] == f"{data:%d/%m/%Y}"
     assert linhas["Padaria"]["Dias restantes"] == 12
-    assert linhas["Loja"]["Provedor"] == "openai"
+    assert linhas["Loja"]["Provedor"] == "OpenAI"  # the provider as a person names it
 
 
 def test_the_banner_says_when_the_contingency_shuts_down_too(engine, monkeypatch):

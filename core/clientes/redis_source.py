@@ -96,3 +96,27 @@ def connect(source: RedisSource, *, timeout: float = 60) -> redis.Redis:
     # Options in the URL (its /N database) win over the keyword arguments in redis-py.
     return redis.Redis.from_url(source.url, db=source.db, socket_connect_timeout=5,
                                 socket_timeout=timeout)
+
+
+def redis_problem(exc: BaseException) -> str:
+    """What went wrong with a Redis, in pt-BR words an admin can act on, never the client
+    library's raw text (it may quote keys or internals; the log keeps it)."""
+    import redis
+
+    text = str(exc).lower()
+    if isinstance(exc, redis.AuthenticationError) or "auth" in text or "noperm" in text \
+            or "wrongpass" in text:
+        return "o Redis recusou o usuário ou a senha"
+    if isinstance(exc, redis.TimeoutError):
+        return "o Redis demorou demais para responder"
+    if isinstance(exc, redis.ConnectionError):
+        return "o Redis não respondeu (fora do ar, endereço errado ou conexão recusada)"
+    if isinstance(exc, redis.ReadOnlyError):
+        return "o Redis está em modo só leitura"
+    if isinstance(exc, redis.ResponseError):
+        if "wrongtype" in text:
+            return "uma chave do Redis não tem o tipo esperado"
+        if "oom" in text:
+            return "o Redis está sem memória"
+        return "o Redis recusou um comando"
+    return "erro na comunicação com o Redis"

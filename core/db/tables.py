@@ -108,6 +108,14 @@ class Cliente(Base):
     modelo_endpoint: Mapped[str | None] = mapped_column(String(500))
     modelo_contingencia: Mapped[str | None] = mapped_column(String(200))
     modelo_contingencia_endpoint: Mapped[str | None] = mapped_column(String(500))
+    # The cliente's own public details (core.clientes.dados_proprios): never redacted from
+    # the training file. Phones and e-mails one per line.
+    proprio_telefones: Mapped[str | None] = mapped_column(Text)
+    proprio_emails: Mapped[str | None] = mapped_column(Text)
+    proprio_cnpj: Mapped[str | None] = mapped_column(String(32))
+    proprio_endereco: Mapped[str | None] = mapped_column(Text)
+    proprio_cep: Mapped[str | None] = mapped_column(String(16))
+    proprio_chave_pix: Mapped[str | None] = mapped_column(String(200))
 
     conversas: Mapped[list[Conversa]] = relationship(back_populates="cliente")
 

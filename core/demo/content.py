@@ -24,6 +24,11 @@ CLIENTES = [
         "slug": "padaria-pao-dourado",
         "nome": "Padaria Pão Dourado",
         "whatsapp": "5511930001001",
+        # Public details of the business (kept in the training file, never redacted).
+        "dados_proprios": {"telefones": ["(11) 3030-1001", "(11) 93000-1001"],
+                           "emails": ["contato@paodourado.com.br"], "cnpj": "12.345.678/0001-95",
+                           "endereco": "Rua das Flores, 123 - Vila Mariana, São Paulo",
+                           "cep": "04101-000", "chave_pix": "12.345.678/0001-95"},
         "modelo_base": "gpt-4o-mini-2024-07-18",
         "modelo_ativo": "ft:gpt-4o-mini-2024-07-18:curadoria:padaria-pao-dourado:B7kQ2xLm",
         "system_prompt": (
@@ -53,6 +58,9 @@ CLIENTES = [
         "slug": "moda-bella",
         "nome": "Moda Bella",
         "whatsapp": "5521930002002",
+        "dados_proprios": {"telefones": ["(21) 93000-2002"], "emails": ["sac@modabella.com.br"],
+                           "cnpj": "23.456.789/0001-95", "endereco": "",
+                           "cep": "22290-070", "chave_pix": "sac@modabella.com.br"},
         "modelo_base": "gpt-4.1-mini-2025-04-14",
         "modelo_ativo": None,
         "system_prompt": (
@@ -82,6 +90,9 @@ CLIENTES = [
         "slug": "farmacia-vida-mais",
         "nome": "Farmácia Vida Mais",
         "whatsapp": "5531930003003",
+        "dados_proprios": {"telefones": ["(31) 3300-3003", "(31) 93000-3003"], "emails": [],
+                           "cnpj": "", "endereco": "Avenida Afonso Pena, 1500 - Centro, Belo Horizonte",
+                           "cep": "30130-005", "chave_pix": ""},
         "modelo_base": "gpt-4.1-mini-2025-04-14",
         "modelo_ativo": None,
         "system_prompt": (
@@ -111,6 +122,9 @@ CLIENTES = [
         "slug": "petshop-amigo-fiel",
         "nome": "Pet Shop Amigo Fiel",
         "whatsapp": "5541930004004",
+        "dados_proprios": {"telefones": ["(41) 3040-4004", "(41) 93000-4004"], "emails": [],
+                           "cnpj": "", "endereco": "Rua XV de Novembro, 880 - Centro, Curitiba",
+                           "cep": "80020-310", "chave_pix": ""},
         "modelo_base": "gpt-4o-2024-08-06",
         "modelo_ativo": None,
         "system_prompt": (

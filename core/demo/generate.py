@@ -261,6 +261,7 @@ class DemoSummary:
 
 def ensure_demo_clientes(engine: Engine, clientes: list[dict] | None = None) -> dict[str, int]:
     """Create the demo clientes that are missing; returns slug -> id."""
+    from core.clientes.dados_proprios import DadosProprios, dados_proprios, update_dados_proprios
     from core.clientes.directory import ensure_cliente
     from core.db import session_scope
 
@@ -272,6 +273,8 @@ def ensure_demo_clientes(engine: Engine, clientes: list[dict] | None = None) -> 
                 system_prompt=c["system_prompt"], modelo_base=c["modelo_base"],
                 modelo_ativo=c["modelo_ativo"],
             )
+            if c.get("dados_proprios") and dados_proprios(cliente).vazio:
+                update_dados_proprios(session, cliente, DadosProprios(**c["dados_proprios"]))
             ids[c["slug"]] = cliente.id
     return ids
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import getpass
 import sys
 
+from core import formato
+
 DECISOES = {"aprovado": "aprovado (não é pior que o atual)",
             "aguardando_aprovacao": "aguardando aprovação de um administrador",
             "rejeitado": "rejeitado"}
@@ -32,22 +34,22 @@ def summary_lines(evaluation) -> list[str]:
     """The evaluation in a few pt-BR lines (CLI and logs)."""
     resumo = evaluation.resumo or {}
     lines = [f"Avaliação #{evaluation.id} do job #{evaluation.fine_tuning_job_id}: "
-             f"{evaluation.status}, {evaluation.exemplos} conversas separadas do treino."]
+             f"{formato.status_provedor(evaluation.status)}, {evaluation.exemplos} conversas separadas do treino."]
     for lado, nome in (("candidato", "Modelo novo"), ("atual", "Modelo atual")):
         side = resumo.get(lado) or {}
         modelo = getattr(evaluation, f"modelo_{lado}")
         lines.append(f"  {nome} ({modelo}): {side.get('respondidos', 0)} respostas, "
                      f"{side.get('respostas_com_problema', 0)} com problema, chrF médio "
-                     f"{_num(side.get('chrf_medio'))}, custo US$ {side.get('custo_usd') or '—'}")
+                     f"{_num(side.get('chrf_medio'))}, custo {formato.dinheiro(side.get('custo_usd'), 'US$')}")
     juiz = resumo.get("juiz")
     if juiz:
         lines.append(f"  Juiz ({juiz['modelo']}): novo venceu {juiz['vitorias']}, atual venceu "
                      f"{juiz['derrotas']}, {juiz['empates']} empates "
-                     f"(taxa de vitória {_num(juiz.get('taxa_vitoria'))})")
+                     f"(taxa de vitória {formato.percentual(juiz.get('taxa_vitoria'))})")
     if resumo:
         lines.append(f"  Pioraram: {resumo.get('piorou', 0)}; melhoraram: "
-                     f"{resumo.get('melhorou', 0)}; custo total US$ "
-                     f"{resumo.get('custo_usd') or '—'}")
+                     f"{resumo.get('melhorou', 0)}; custo total "
+                     f"{formato.dinheiro(resumo.get('custo_usd'), 'US$')}")
     if evaluation.erro:
         lines.append(f"  Erro: {evaluation.erro}")
     if evaluation.decisao:
@@ -57,7 +59,7 @@ def summary_lines(evaluation) -> list[str]:
 
 
 def _num(value) -> str:
-    return "—" if value is None else str(value)
+    return formato.decimal(value)
 
 
 def _usuario(args) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from core.clock import local_day, utcnow
 from core.errors import CuradoriaError
+from core.formato import desligamento
 
 NEW_JOBS_REFUSED_FROM = dt.date(2027, 1, 6)
 
@@ -42,14 +44,15 @@ def get_base_model(nome: str) -> BaseModel | None:
     return MODELS.get(nome)
 
 
-def shutdown_text(nome: str) -> str:
-    """pt-BR sentence about a model's shutdown date, for the confirm dialog."""
+def shutdown_text(nome: str, hoje: dt.date | None = None) -> str:
+    """pt-BR sentence about a model's shutdown date, for the confirm dialog, in the future
+    tense while the date is ahead."""
     model = get_base_model(nome)
     if model is None:
         return "Data de desligamento desconhecida."
     if not model.disponivel:
         return "Modelo já descontinuado."
-    return f"Desligado pela OpenAI em {model.desligamento:%d/%m/%Y}."
+    return desligamento(model.desligamento, "pela OpenAI", hoje or local_day(utcnow()))
 
 
 def check_base_model(nome: str, today: dt.date) -> BaseModel:

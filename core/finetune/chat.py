@@ -16,6 +16,7 @@ from typing import Any
 
 import openai
 
+from core.formato import plural
 from core.config import Settings
 from core.errors import CuradoriaError
 
@@ -149,18 +150,18 @@ def _endpoint_error(exc: openai.OpenAIError, endpoint: Endpoint, settings: Setti
                              "modelo / adaptador não está carregado).")
     if isinstance(exc, openai.RateLimitError):
         return EndpointError(f"{quem} continuou limitando as requisições (erro 429) ao modelo "
-                             f"{model} depois de {attempts} tentativa(s). Tente mais tarde.",
+                             f"{model} depois de {plural(attempts, 'tentativa')}. Tente mais tarde.",
                              transient=True)
     if isinstance(exc, openai.APITimeoutError):
         return EndpointError(f"O modelo {model} {onde} não respondeu a tempo "
-                             f"({settings.avaliacao_timeout_seconds:g} s) em {attempts} "
-                             "tentativa(s).", transient=True)
+                             f"({settings.avaliacao_timeout_seconds:g} s) em "
+                             f"{plural(attempts, 'tentativa')}.", transient=True)
     if isinstance(exc, openai.APIConnectionError):
         return EndpointError(f"Não foi possível conectar {para} para perguntar ao modelo "
                              f"{model}.", transient=True)
     if isinstance(exc, openai.APIStatusError):
         transient = exc.status_code >= 500
-        depois = f" depois de {attempts} tentativa(s)" if transient else ""
+        depois = f" depois de {plural(attempts, 'tentativa')}" if transient else ""
         return EndpointError(f"{quem} respondeu com erro {exc.status_code} ao modelo {model}"
                              f"{depois}: {_detail(exc)}", transient=transient)
     return EndpointError(f"Falha ao perguntar ao modelo {model} {onde}: {exc}")

@@ -18,6 +18,7 @@ import redis as redis_lib
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.formato import plural
 from core.clientes.directory import get_cliente
 from core.clientes.redis_source import connect, own_source
 from core.config import Settings, get_settings
@@ -219,7 +220,7 @@ def shutdown_notices(session: Session, modelo: str, hoje: dt.date | None = None)
         raise InvalidInput(f"O modelo {modelo} foi desligado pelo provedor em {data}: um bot "
                            "apontado para ele não receberia respostas. Escolha outro modelo.")
     return (f"Atenção: o modelo {modelo} será desligado pelo provedor em {data}, daqui a "
-            f"{dias} dia(s). Antes disso, treine um modelo aberto ou defina um modelo de "
+            f"{plural(dias, 'dia')}. Antes disso, treine um modelo aberto ou defina um modelo de "
             "contingência.",)
 
 

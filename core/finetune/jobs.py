@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.db.tables import Cliente, FineTuningJob
 from core.errors import CuradoriaError, InvalidInput, NotFound
+from core.formato import dinheiro
 from core.review.readiness import Readiness
 
 STATUS_LABELS = {
@@ -90,11 +91,8 @@ def get_job_resumo(session: Session, job_id: int) -> JobResumo:
 
 
 def format_brl(value) -> str:
-    """R$ in the Brazilian way: R$ 1.234,50 (or a dash)."""
-    if value is None:
-        return "—"
-    text = f"{Decimal(str(value)):,.2f}"
-    return "R$ " + text.replace(",", "_").replace(".", ",").replace("_", ".")
+    """R$ in the Brazilian way: R$ 1.234,50 (or a dash); core.formato.dinheiro."""
+    return dinheiro(value)
 
 
 @dataclass(frozen=True)
@@ -159,5 +157,5 @@ def _dpo_blocked(session: Session, cliente, today: dt.date | None) -> bool:
 
 
 def format_usd(value) -> str:
-    """US$ with Brazilian separators: US$ 1.234,50 (or a dash)."""
-    return "—" if value is None else "US$" + format_brl(value)[2:]
+    """US$ with Brazilian separators: US$ 1.234,50 (or a dash); core.formato.dinheiro."""
+    return dinheiro(value, "US$")

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core.formato import plural
 from core.clock import local_day, local_midnight_utc, utcnow
 from core.db import session_scope
 from core.db.tables import ModeloDesligamento
@@ -139,5 +140,5 @@ def refresh_shutdown_dates(engine: Engine, *, hoje: dt.date | None = None,
             n = store_shutdown_dates(session, provedor, datas)
         com_data = sum(1 for d in datas.values() if d)
         log_event(logger, "desligamento_datas", provedor=provedor, modelos=n, com_data=com_data)
-        feitos.append(f"{provedor}: {n} modelo(s)")
+        feitos.append(f"{provedor}: {plural(n, 'modelo')}")
     return "; ".join(feitos) or "nada a atualizar"

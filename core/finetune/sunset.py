@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.formato import plural
 from core.clientes.directory import get_cliente
 from core.config import Settings, get_settings
 from core.db import session_scope
@@ -139,14 +140,14 @@ def warning_text(status: ModeloStatus) -> str:
         plano = (f"O modelo de contingência {status.contingencia} também será desligado em "
                  "breve e não será usado: defina outro.")
     elif status.contingencia:
-        plano = (f"O poller trocará o bot sozinho {antes} dia(s) antes para o fine-tune mais "
+        plano = (f"O poller trocará o bot sozinho {plural(antes, 'dia')} antes para o fine-tune mais "
                  "novo que não será desligado ou, se não houver, para o modelo de contingência "
                  f"{status.contingencia}.")
     else:
         plano = ("Não há modelo de contingência definido: se nada for feito, o bot ficará sem "
                  "modelo.")
     return (f"{o_que} {plano} O que fazer: inicie um fine-tuning com um modelo aberto "
-            "(página Fine-tuning, provedor together) ou defina um modelo de contingência "
+            "(página Fine-tuning, provedor Together AI) ou defina um modelo de contingência "
             "(página Clientes).")
 
 

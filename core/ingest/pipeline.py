@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 
 from core.clientes.directory import ensure_cliente, get_cliente, list_clientes
 from core.clientes.redis_source import (
+    redis_problem,
     RedisSource,
     connect,
     has_own_source,
@@ -122,8 +123,9 @@ def ingest_cliente(engine: Engine, slug: str, redis_url: str | None = None) -> I
         close_abandoned_runs(engine, locks, exclude=run.importacao_id)
         _walk(run)
     except redis.RedisError as exc:
-        run.summary.erro = (f"não foi possível ler o Redis {mask_url(run.source.url)} "
-                            f"({type(exc).__name__}: {exc}).")
+        log.info("redis read failed for %s: %s: %s", slug, type(exc).__name__, exc)
+        run.summary.erro = (f"não foi possível ler o Redis {mask_url(run.source.url)}: "
+                            f"{redis_problem(exc)}.")
     except ReaderLost as exc:
         run.summary.erro = (f"o processo que lia o Redis terminou inesperadamente "
                             f"(código de saída {exc.args[0]}).")

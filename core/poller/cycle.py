@@ -23,6 +23,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from core.formato import inteiro, plural
 from core.review.analysis import analyze_pending
 from core.clock import utcnow
 from core.config import get_settings
@@ -112,7 +113,7 @@ def run_ingest(engine: Engine) -> str:
         fields["rejeitadas"] = resumo.total_rejeitadas
         log_event(logger, "importacao_erro" if resumo.erro else "importacao", **fields,
                   level=logging.WARNING if resumo.erro else logging.INFO)
-    return f"{len(resumos)} cliente(s)"
+    return plural(len(resumos), "cliente")
 
 
 def run_analysis(engine: Engine) -> str:
@@ -130,7 +131,7 @@ def run_analysis(engine: Engine) -> str:
                   perguntadas=uso.perguntadas, do_cache=uso.do_cache,
                   acima_do_limite=uso.acima_do_limite, falhou=uso.falhou,
                   level=logging.WARNING if uso.falhou else logging.INFO)
-    return f"{feitas} conversa(s)"
+    return plural(feitas, "conversa")
 
 
 # --- a database that cannot be used ------------------------------------------------------
@@ -297,8 +298,8 @@ def run_cycle(engine: Engine, provider_factory: ProviderFactory, *, nome: str | 
     step("desligamento_datas", lambda: refresh_shutdown_dates(engine))
     guard = step("desligamento", lambda: guard_shutdowns(engine, por=nome))
     if guard is not None:
-        summary.desligamento = (f"{len(guard.movidos)} trocado(s), "
-                                f"{len(guard.sem_alvo)} sem alvo")
+        summary.desligamento = (f"{plural(len(guard.movidos), 'trocado')}, "
+                                f"{inteiro(len(guard.sem_alvo))} sem alvo")
     if analysis:
         summary.analise = step("analise", lambda: run_analysis(engine)) or "erro"
 

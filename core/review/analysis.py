@@ -8,9 +8,7 @@ the messages.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from core.db.tables_analise import AnaliseFila, ConversaAnalise, ConversaProblem
 from core.errors import InvalidInput
 from core.review.classifier import ClassificadorLLM, queued_ids
 from core.review.detection import PROBLEMAS, Deteccao, detect_problems, first_question, suggest_rating
+from core.review.planilha import COLUNAS, export_csv  # noqa: F401 (the page and tests import them here)
 from core.review.readiness import Readiness, get_readiness
 from core.review.topics import OUTROS, cluster_questions, match_seed_topic, parse_topics
 
@@ -382,8 +381,6 @@ def get_series(session: Session, filtro: Filtro = Filtro()) -> Series:
 
 # --- the filtered table (and its CSV) ------------------------------------------------------
 
-COLUNAS = ("conversa", "cliente", "dia", "avaliacao", "avaliacao_sugerida", "problemas",
-           "topico", "pergunta", "link")
 
 
 def list_analyses(session: Session, filtro: Filtro = Filtro(), problema: str | None = None,
@@ -417,27 +414,6 @@ def _problems_of(session: Session, ids: list[int]) -> dict[int, list[str]]:
                 .where(ConversaProblema.conversa_id.in_(ids[start:start + 1000]))):
             found[conversa_id].append(codigo)
     return {k: sorted(v, key=ordem.index) for k, v in found.items()}
-
-
-def export_csv(rows: Iterable[dict]) -> bytes:
-    """The table as CSV (UTF-8 with BOM so that spreadsheet programs read the accents)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUNAS, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _csv_safe(v) for k, v in row.items()})
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-# A cell starting with one of these is read as a formula by spreadsheet programs (TAB
-# and CR too, as OWASP's CSV-injection advice says): customer text must stay text.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_safe(value):
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 # --- everything the page shows -----------------------------------------------------------

@@ -26,6 +26,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clientes.dados_proprios import dados_proprios
 from core.clientes.directory import get_cliente, get_cliente_by_id
 from core.config import get_settings
 from core.db.tables import Cliente, Conversa, Mensagem
@@ -35,6 +36,7 @@ from core.db.tables_correcoes import Correcao
 from core.review.corrections import cliente_corrections
 from core.training.examples import _ENCODER, BloomFilter, ExampleChecker, ExampleLines
 from core.training.preference import corrected_example
+from core.training.own_details import OwnDetails, split_counts
 from core.training.redaction import redact_text
 from core.training.report import DatasetReport, fill_report
 
@@ -124,6 +126,15 @@ def _prefetched(fetch: Callable[[], list]) -> Iterator[list]:
         thread.join()
 
 
+def own_details_of(cliente: Cliente) -> OwnDetails | None:
+    """The cliente's own public details as the redaction keeps them (None: it has none)."""
+    dados = dados_proprios(cliente)
+    if dados.vazio:
+        return None
+    return OwnDetails.from_values(dados.telefones, dados.emails, dados.cnpj, dados.endereco,
+                                  dados.cep, dados.chave_pix)
+
+
 def in_validation(conversa_id: int, fracao: float, semente: str) -> bool:
     """Deterministic split: a conversa always lands in the same file for a seed."""
     if fracao <= 0:
@@ -140,7 +151,7 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
     checkers = {"treino": ExampleChecker(encoding, limite), "validacao": ExampleChecker(encoding, limite)}
     puladas: Counter = Counter()
     redacoes: Counter = Counter()
-    lines = ExampleLines(encoding, cliente.system_prompt or "", redacoes)
+    lines = ExampleLines(encoding, cliente.system_prompt or "", redacoes, own=own_details_of(cliente))
     seen = BloomFilter()
     fracao, semente = settings.dataset_fracao_validacao, settings.dataset_semente_divisao
     tmp_train, tmp_val = train.with_name(train.name + ".tmp"), validation.with_name(validation.name + ".tmp")
@@ -261,6 +272,28 @@ def update_system_prompt(session: Session, cliente_id: int, texto: str) -> None:
     session.flush()
 
 
+def preview_examples(session: Session, cliente_id: int, limite: int = 3) -> list[str]:
+    """The first `limite` lines the training file would hold, built by the export's own code
+    (same order, redaction, own details kept, split): what the model will see."""
+    settings = get_settings()
+    cliente = get_cliente_by_id(session, cliente_id)
+    modelo = cliente.modelo_base
+    limite_tokens = tk.token_limit(modelo)
+    lines = ExampleLines(tk.encoding_name(modelo), cliente.system_prompt or "", Counter(),
+                         own=own_details_of(cliente))
+    fracao, semente = settings.dataset_fracao_validacao, settings.dataset_semente_divisao
+    found: list[str] = []
+    with contextlib.closing(_good_rows(session, cliente.id)) as conversas:
+        for conversa_id, rows in conversas:
+            line, n_tokens, motivo = lines.build(rows)
+            if motivo or n_tokens > limite_tokens or in_validation(conversa_id, fracao, semente):
+                continue
+            found.append(line)
+            if len(found) >= limite:
+                break
+    return found
+
+
 @dataclass(frozen=True)
 class RedactionPreview:
     conversa_id: int
@@ -280,12 +313,14 @@ def preview_redaction(session: Session, cliente_id: int, limite: int = 5,
         .limit(max_mensagens)
         .execution_options(yield_per=2000)
     )
+    own = own_details_of(get_cliente_by_id(session, cliente_id))
     previews = []
     for conversa_id, conteudo in session.execute(stmt):
         counts: Counter = Counter()
-        depois = redact_text(conteudo, counts)
-        if counts:
-            previews.append(RedactionPreview(conversa_id, conteudo, depois, dict(counts)))
+        depois = redact_text(conteudo, counts, own)
+        removed, _ = split_counts(counts)
+        if removed:
+            previews.append(RedactionPreview(conversa_id, conteudo, depois, removed))
             if len(previews) >= limite:
                 break
     return previews

@@ -12,7 +12,9 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 
+from core.formato import plural
 from core.training import tokens as tk
+from core.training.own_details import OwnDetails
 from core.training.redaction import redact_text
 
 MIN_EXEMPLOS = 10
@@ -117,21 +119,21 @@ class ExampleChecker:
 
     def messages(self) -> tuple[list[str], list[str]]:
         """(blocking errors, warnings) in pt-BR."""
-        erros = [f"Formato: {ERROS_FORMATO.get(code, code)} ({n} ocorrência(s))."
+        erros = [f"Formato: {ERROS_FORMATO.get(code, code)} ({plural(n, 'ocorrência')})."
                  for code, n in sorted(self.erros_formato.items())]
         if self.exemplos < MIN_EXEMPLOS:
             erros.append(f"São necessários pelo menos {MIN_EXEMPLOS} exemplos de treino; "
                          f"há {self.exemplos}.")
         if self.acima_limite:
-            erros.append(f"{self.acima_limite} exemplo(s) acima do limite de {self.limite} tokens "
+            erros.append(f"{plural(self.acima_limite, 'exemplo')} acima do limite de {self.limite} tokens "
                          "do modelo (seriam truncados).")
         avisos = []
         if self.duplicados:
-            avisos.append(f"{self.duplicados} exemplo(s) duplicado(s).")
+            avisos.append(f"{plural(self.duplicados, 'exemplo duplicado')}.")
         if self.sem_system:
-            avisos.append(f"{self.sem_system} exemplo(s) sem mensagem de sistema (system prompt).")
+            avisos.append(f"{plural(self.sem_system, 'exemplo')} sem mensagem de sistema (system prompt).")
         if self.sem_user:
-            avisos.append(f"{self.sem_user} exemplo(s) sem mensagem do usuário.")
+            avisos.append(f"{plural(self.sem_user, 'exemplo')} sem mensagem do usuário.")
         return erros, avisos
 
 
@@ -204,13 +206,14 @@ class BoundedCache:
         return value
 
 
-def _redact_cached(text: str, counts: Counter | None, cache: BoundedCache | None) -> str:
+def _redact_cached(text: str, counts: Counter | None, cache: BoundedCache | None,
+                   own: OwnDetails | None = None) -> str:
     if cache is None:
-        return redact_text(text, counts)
+        return redact_text(text, counts, own)
     hit = cache.get(text)
     if hit is None:
         found: Counter = Counter()
-        hit = cache.put(text, (redact_text(text, found), tuple(found.items())))
+        hit = cache.put(text, (redact_text(text, found, own), tuple(found.items())))
     if counts is not None:
         for kind, n in hit[1]:
             counts[kind] += n
@@ -219,7 +222,8 @@ def _redact_cached(text: str, counts: Counter | None, cache: BoundedCache | None
 
 def build_example(system_prompt: str, mensagens: Iterable[tuple[str, str]],
                   counts: Counter | None = None,
-                  cache: BoundedCache | None = None) -> tuple[list[dict] | None, str | None]:
+                  cache: BoundedCache | None = None,
+                  own: OwnDetails | None = None) -> tuple[list[dict] | None, str | None]:
     """(messages, None) for a conversa, or (None, skip reason).
 
     Messages are redacted, empty ones dropped, consecutive ones of the same role merged,
@@ -227,7 +231,7 @@ def build_example(system_prompt: str, mensagens: Iterable[tuple[str, str]],
     """
     merged: list[dict] = []
     for role, conteudo in mensagens:
-        text = _redact_cached((conteudo or "").strip(), counts, cache)
+        text = _redact_cached((conteudo or "").strip(), counts, cache, own)
         if not text:
             continue
         if merged and merged[-1]["role"] == role:
@@ -256,9 +260,11 @@ class ExampleLines:
     and the system message, the same in every line, is encoded and counted once.
     """
 
-    def __init__(self, encoding: str, system_prompt: str, redacoes: Counter, limite: int = 4096):
+    def __init__(self, encoding: str, system_prompt: str, redacoes: Counter, limite: int = 4096,
+                 own: OwnDetails | None = None):
         self._encode = tk.get_encoding(encoding).encode_ordinary
         self.redacoes = redacoes
+        self._own = own
         system = system_prompt.strip()
         self.has_system = bool(system)
         if system:
@@ -330,7 +336,7 @@ class ExampleLines:
         if entry is None:
             found = self._found  # one Counter reused: creating one per message costs ~1 µs
             found.clear()
-            text = redact_text((conteudo or "").strip(), found)
+            text = redact_text((conteudo or "").strip(), found, self._own)
             entry = (text, tuple(found.items()), _encode_string(text), len(self._encode(text)))
         if len(self._young) >= self._limite:
             self._old, self._young = self._young, {}

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.training.own_details import OwnDetails
 from core.training.digit_runs import (
     PLACEHOLDERS,
     _digits,
@@ -142,8 +143,12 @@ _FEW_DIGITS = min(rule.min_digits for rule in _RULES if rule.min_digits)
 _FEW_DIGIT_RULES = [rule for rule in _RULES if rule.min_digits < _FEW_DIGITS]
 
 
-def redact_text(text: str, counts: Counter | None = None) -> str:
+def redact_text(text: str, counts: Counter | None = None, own: OwnDetails | None = None) -> str:
     """The text with personal data replaced by typed placeholders; counts by kind added.
+
+    `own`: the cliente's own public details, kept in any spelling (counted under
+    "proprio:<kind>", see core.training.own_details); without them the result is the same
+    as before they existed.
 
     The rules run one after the other over the whole text (a later rule sees the
     placeholders of an earlier one). A rule is skipped only when it cannot match: the
@@ -153,6 +158,13 @@ def redact_text(text: str, counts: Counter | None = None) -> str:
     adds a digit nor joins two runs of digits (tests/test_redaction_golden.py checks the
     result against running every rule).
     """
+    if own is not None and not own.empty:
+        protected, kept = own.protect(text)
+        return own.restore(_redact(protected, counts), kept, counts)
+    return _redact(text, counts)
+
+
+def _redact(text: str, counts: Counter | None) -> str:
     if ("@" not in text and _DIGITS3.search(text) is None and _HEX8.search(text) is None
             and _SPACED_DIGITS8.search(text) is None):
         return text

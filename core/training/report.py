@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from core.formato import dinheiro, inteiro, plural
 from core.training import tokens as tk
+from core.training.own_details import split_counts
 
 # Why a conversa gave no example (keys of DatasetReport.puladas), in pt-BR for the report.
 MOTIVOS = {
@@ -16,6 +18,18 @@ MOTIVOS = {
     "acima_do_limite_de_tokens": "acima do limite de tokens do modelo",
     "duplicada": "exemplo duplicado",
     "mensagem_nao_e_do_bot": "correção de uma mensagem que não é do bot",
+}
+
+# Kinds of personal data (and of the cliente's own details), in pt-BR for the report.
+TIPOS_DADO = {
+    "cpf": "CPF",
+    "cnpj": "CNPJ",
+    "email": "E-mail",
+    "telefone": "Telefone",
+    "cep": "CEP",
+    "cartao": "Cartão",
+    "chave_pix": "Chave Pix",
+    "endereco": "Endereço",
 }
 
 
@@ -33,6 +47,8 @@ class DatasetReport:
     exemplos_corrigidos: int = 0
     puladas: dict[str, int] = field(default_factory=dict)
     redacoes: dict[str, int] = field(default_factory=dict)
+    # The cliente's own public details kept in the examples, by kind (not personal data).
+    mantidos: dict[str, int] = field(default_factory=dict)
     tokens_faturados: int = 0
     epocas: int = 0
     custo_usd: Decimal = Decimal("0.00")
@@ -68,12 +84,17 @@ class DatasetReport:
         out.append(f"Conversas puladas: {puladas}")
         out += [f"  - {MOTIVOS.get(k, k)}: {v}" for k, v in sorted(self.puladas.items())]
         out.append(f"Dados pessoais removidos: {sum(self.redacoes.values())}")
-        out += [f"  - {k}: {v}" for k, v in sorted(self.redacoes.items())]
+        out += [f"  - {TIPOS_DADO.get(k, k)}: {v}" for k, v in sorted(self.redacoes.items())]
+        if self.mantidos:
+            out.append(f"Dados do próprio cliente mantidos: {sum(self.mantidos.values())}")
+            out += [f"  - {TIPOS_DADO.get(k, k)}: {v}" for k, v in sorted(self.mantidos.items())]
         out += [
-            f"Tokens do treino: {self.tokens_exemplos} (maior exemplo: {self.maior_exemplo_tokens})",
+            f"Tokens do treino: {inteiro(self.tokens_exemplos)} "
+            f"(maior exemplo: {inteiro(self.maior_exemplo_tokens)})",
             f"Épocas: {self.epocas}",
-            f"Tokens faturados: {self.tokens_faturados}",
-            f"Custo estimado: US$ {self.custo_usd} (R$ {self.custo_brl} a R$ {self.cambio_usd_brl}/US$)",
+            f"Tokens faturados: {inteiro(self.tokens_faturados)}",
+            f"Custo estimado: {dinheiro(self.custo_usd, 'US$')} ({dinheiro(self.custo_brl)} a "
+            f"{dinheiro(self.cambio_usd_brl)}/US$)",
         ]
         out += [f"AVISO: {a}" for a in self.avisos]
         out += [f"ERRO: {e}" for e in self.erros]
@@ -88,7 +109,7 @@ def fill_report(report: DatasetReport, checkers: dict, puladas: Counter, redacoe
     report.exemplos_validacao = validacao.exemplos
     report.conversas_usadas = treino.exemplos + validacao.exemplos
     report.puladas = dict(puladas)
-    report.redacoes = dict(redacoes)
+    report.redacoes, report.mantidos = split_counts(redacoes)
     report.tokens_exemplos = treino.tokens
     report.tokens_validacao = validacao.tokens
     report.maior_exemplo_tokens = max(treino.maior, validacao.maior)
@@ -99,7 +120,7 @@ def fill_report(report: DatasetReport, checkers: dict, puladas: Counter, redacoe
     erros += [f"Validação: {e}" for e in erros_val if "pelo menos" not in e]
     if puladas:
         resumo = ", ".join(f"{MOTIVOS.get(k, k)}: {v}" for k, v in sorted(puladas.items()))
-        avisos.append(f"{sum(puladas.values())} conversa(s) boa(s) pulada(s) ({resumo}).")
+        avisos.append(f"{plural(sum(puladas.values()), 'conversa boa pulada')} ({resumo}).")
     preco = tk.price_for(report.modelo_base, settings.precos_treino_usd)
     report.preco_usd_por_milhao = preco
     if preco is None:

@@ -14,6 +14,7 @@ from core.config import get_settings
 from core.db import session_scope
 from pages.ui.common import chart_text, numero, plain, require_login
 from pages.ui.rotulos import qualidade_da_deteccao
+from pages.ui.graficos import CORES_AVALIACAO, ORDEM_AVALIACAO, PALETA, VERDE, VERMELHO, mostrar, pt_br
 
 require_login()  # before anything touches the database
 
@@ -86,7 +87,7 @@ if len(analise.overview.clientes) > 1:
         "Boas": f"{numero(r.boas)} ({r.percentual(r.boas):.0f}%)",
         "Ruins": f"{numero(r.ruins)} ({r.percentual(r.ruins):.0f}%)",
         "Sem avaliação": f"{numero(r.sem_avaliacao)} ({r.percentual(r.sem_avaliacao):.0f}%)",
-    } for r in analise.overview.clientes]), hide_index=True, use_container_width=True)
+    } for r in analise.overview.clientes]), hide_index=True, width="stretch")
 if analise.pendentes:
     st.caption(f"{numero(analise.pendentes)} conversas novas ou alteradas aguardando análise "
                "(o poller analisa a cada ciclo; ou rode `python -m core analyze`).")
@@ -110,7 +111,10 @@ with direita:
         st.dataframe(pd.DataFrame([{
             "Tópico": t.rotulo + ("" if t.conhecido else " (novo)"), "Vezes": t.vezes,
             "Exemplos de perguntas": " | ".join(q for _, q in t.exemplos),
-        } for t in topicos[:15]]), hide_index=True, use_container_width=True)
+        } for t in topicos[:15]]), hide_index=True, width="stretch",
+            column_config={"Vezes": st.column_config.NumberColumn("Vezes", width="small"),
+                           "Exemplos de perguntas": st.column_config.TextColumn(
+                               "Exemplos de perguntas", width="medium")})
     if analise.topicos.sem_topico:
         st.caption(f"{numero(analise.topicos.sem_topico)} perguntas fora dos tópicos conhecidos; "
                    f"as {numero(analise.topicos.agrupadas)} mais recentes foram agrupadas "
@@ -136,35 +140,36 @@ series = analise.series
 abas = st.tabs(["Conversas por dia", "Avaliações", "% ruins por cliente", "Problemas", "Tópicos"])
 with abas[0]:
     if series.conversas_por_dia:
-        st.plotly_chart(px.line(chart_frame(series.conversas_por_dia, "cliente"), x="dia", y="conversas",
-                                color="cliente", labels={"dia": "Dia", "conversas": "Conversas"}),
-                        use_container_width=True)
+        mostrar(pt_br(px.line(chart_frame(series.conversas_por_dia, "cliente"), x="dia", y="conversas",
+                              color="cliente", color_discrete_sequence=PALETA,
+                              labels={"dia": "Dia", "conversas": "Conversas", "cliente": "Cliente"}),
+                      datas=True))
 with abas[1]:
     if series.avaliacoes_por_dia:
-        st.plotly_chart(px.bar(pd.DataFrame(series.avaliacoes_por_dia), x="dia", y="conversas",
-                               color="avaliacao", labels={"dia": "Dia", "conversas": "Conversas",
-                                                          "avaliacao": "Avaliação"}),
-                        use_container_width=True)
+        mostrar(pt_br(px.bar(pd.DataFrame(series.avaliacoes_por_dia), x="dia", y="conversas",
+                             color="avaliacao", color_discrete_map=CORES_AVALIACAO,
+                             category_orders={"avaliacao": ORDEM_AVALIACAO},
+                             labels={"dia": "Dia", "conversas": "Conversas", "avaliacao": "Avaliação"}),
+                      datas=True))
 with abas[2]:
     ruins = pd.DataFrame([{"cliente": chart_text(r.nome), "ruins": round(r.percentual_ruins_avaliadas, 1)}
                           for r in analise.overview.clientes])
-    st.plotly_chart(px.bar(ruins, x="cliente", y="ruins",
-                           labels={"cliente": "Cliente", "ruins": "% ruins entre as avaliadas"}),
-                    use_container_width=True)
+    mostrar(pt_br(px.bar(ruins, x="cliente", y="ruins", color_discrete_sequence=[VERMELHO],
+                         labels={"cliente": "Cliente", "ruins": "Ruins entre as avaliadas (%)"}),
+                  percentual_y=True))
 with abas[3]:
     st.caption("Problemas detectados por dia em todas as conversas (avaliadas ou não).")
     if series.problemas_por_dia:
-        st.plotly_chart(px.line(chart_frame(series.problemas_por_dia, "problema"), x="dia", y="conversas",
-                                color="problema", labels={"dia": "Dia", "conversas": "Conversas",
-                                                          "problema": "Problema"}),
-                        use_container_width=True)
+        mostrar(pt_br(px.line(chart_frame(series.problemas_por_dia, "problema"), x="dia", y="conversas",
+                              color="problema", color_discrete_sequence=PALETA,
+                              labels={"dia": "Dia", "conversas": "Conversas", "problema": "Problema"}),
+                      datas=True))
 with abas[4]:
     if topicos:
-        st.plotly_chart(px.bar(pd.DataFrame([{"topico": chart_text(t.rotulo), "vezes": t.vezes}
-                                             for t in topicos[:15]]),
-                               x="vezes", y="topico", orientation="h",
-                               labels={"topico": "Tópico", "vezes": "Conversas boas"}),
-                        use_container_width=True)
+        mostrar(pt_br(px.bar(pd.DataFrame([{"topico": chart_text(t.rotulo), "vezes": t.vezes}
+                                           for t in topicos[:15]]),
+                             x="vezes", y="topico", orientation="h", color_discrete_sequence=[VERDE],
+                             labels={"topico": "Tópico", "vezes": "Conversas boas"})))
 
 # --- Tabela filtrada ------------------------------------------------------------------------
 st.subheader("Conversas analisadas")
@@ -175,12 +180,15 @@ st.caption(f"{numero(len(linhas))} conversas (as {numero(LIMITE_TABELA)} mais re
 st.dataframe(
     pd.DataFrame(linhas, columns=["link", "conversa", "cliente", "dia", "avaliacao",
                                   "avaliacao_sugerida", "problemas", "topico", "pergunta"]),
-    hide_index=True, use_container_width=True,
+    hide_index=True, width="stretch",
     column_config={
-        "link": st.column_config.LinkColumn("Abrir", display_text="Abrir conversa"),
-        "conversa": "Conversa", "cliente": "Cliente", "dia": "Dia", "avaliacao": "Avaliação",
-        "avaliacao_sugerida": "Sugestão (não é avaliação)", "problemas": "Problemas",
-        "topico": "Tópico", "pergunta": "Pergunta do cliente",
+        "link": st.column_config.LinkColumn("Abrir", display_text="Abrir conversa", width="small"),
+        "conversa": st.column_config.NumberColumn("Conversa", width="small"), "cliente": "Cliente",
+        "dia": st.column_config.DateColumn("Dia", format="DD/MM/YYYY", width="small"),
+        "avaliacao": st.column_config.TextColumn("Avaliação", width="small"),
+        "avaliacao_sugerida": st.column_config.TextColumn("Sugestão (não é avaliação)", width="small"),
+        "problemas": st.column_config.TextColumn("Problemas", width="medium"),
+        "topico": "Tópico", "pergunta": st.column_config.TextColumn("Pergunta do cliente", width="medium"),
     },
 )
 st.download_button("Baixar CSV", export_csv(linhas), file_name="analise_conversas.csv",

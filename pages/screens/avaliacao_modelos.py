@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import formato
 from core.db import get_engine, session_scope
 from core.errors import CuradoriaError
 from core.finetune import gate
@@ -57,7 +58,7 @@ def botoes(job_id: int, chave: str) -> None:
 def lado(resumo: dict, nome: str) -> str:
     side = resumo.get(nome) or {}
     return (f"{side.get('respostas_com_problema', 0)} de {side.get('respondidos', 0)} respostas "
-            f"com problema · chrF médio {side.get('chrf_medio', '—')} · "
+            f"com problema · chrF médio {formato.decimal(side.get('chrf_medio'))} · "
             f"custo {format_usd(side.get('custo_usd'))}")
 
 
@@ -111,7 +112,7 @@ with st.container(border=True):
             f"Modelo novo: {ev.modelo_candidato}\nModelo atual: {ev.modelo_atual}"
             + (f"\nJuiz: {ev.modelo_juiz}" if ev.modelo_juiz else "")
             + f"\nCriada por {ev.criada_por or '—'} em {when(ev.criada_em)} · situação: "
-            f"{ev.status}"
+            f"{formato.status_provedor(ev.status)}"
             + (f" · decisão: {DECISAO_LABELS.get(ev.decisao, ev.decisao)}" if ev.decisao else "")
             + (f" por {ev.decidida_por} em {when(ev.decidida_em)}" if ev.decidida_por else ""))
     if ev.erro:
@@ -121,7 +122,7 @@ with st.container(border=True):
     juiz = resumo.get("juiz")
     if juiz:
         st.text(f"Juiz: o novo venceu {juiz['vitorias']}, o atual {juiz['derrotas']}, "
-                f"{juiz['empates']} empates (taxa de vitória {juiz['taxa_vitoria']})")
+                f"{juiz['empates']} empates (taxa de vitória {formato.percentual(juiz['taxa_vitoria'])})")
     c1, c2, c3 = st.columns(3)
     c1.metric("Pioraram", resumo.get("piorou", 0))
     c2.metric("Melhoraram", resumo.get("melhorou", 0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import formato
 from core.clientes.directory import get_cliente, list_clientes
 from core.db import session_scope
 from core.errors import CuradoriaError
@@ -28,9 +29,16 @@ from pages.ui.common import (
     when,
 )
 from pages.ui.cliente_form import SAVED_KEY, render_cliente_form
+from pages.ui.dados_proprios import render_dados_proprios
 from pages.ui.desligamento import render_shutdown_banner
 
 require_login()  # before anything touches the database
+
+
+def _prazo(dias: int) -> str:
+    if dias > 0:
+        return "falta 1 dia" if dias == 1 else f"faltam {formato.plural(dias, 'dia')}"
+    return "hoje" if dias == 0 else f"há {formato.plural(-dias, 'dia')}"
 
 MOTIVOS = {
     "fine_tuning": "Fine-tuning aplicado",
@@ -111,17 +119,17 @@ except CuradoriaError as exc:
 col1, col2 = st.columns(2)
 with col1:
     st.caption("Modelo em uso")
-    st.code(info.modelo_em_uso, language=None)
+    st.code(info.modelo_em_uso, language=None, wrap_lines=True)  # a long ft: id wraps, never cut
 with col2:
     st.caption("Modelo base")
-    st.code(info.modelo_base, language=None)
+    st.code(info.modelo_base, language=None, wrap_lines=True)
 if info.modelo_ativo:
     st.caption("O bot usa um modelo treinado (fine-tuning).")
 else:
     st.caption("O bot usa o modelo base.")
 st.caption("Chave no Redis lida pelo bot" + ("" if info.tem_redis else
                                              " (este cliente não tem Redis configurado)"))
-st.code(info.chave_redis, language=None)
+st.code(info.chave_redis, language=None, wrap_lines=True)
 
 alvo = info.alvo_rollback or f"{info.modelo_base} (modelo base)"
 c1, c2 = st.columns(2)
@@ -168,8 +176,8 @@ if status.desligamento is None:
     st.caption("Nenhuma data de desligamento conhecida para o modelo em uso.")
 else:
     fonte = "informada pelo provedor" if status.fonte == "api" else "do catálogo interno"
-    st.caption(f"O modelo em uso será desligado em {status.desligamento:%d/%m/%Y} "
-               f"(faltam {status.dias_restantes} dias; data {fonte}).")
+    st.caption(f"O modelo em uso {'será' if status.dias_restantes > 0 else 'foi'} desligado em "
+               f"{formato.data(status.desligamento)} ({_prazo(status.dias_restantes)}; data {fonte}).")
 if status.contingencia:
     origem = "deste cliente" if propria else "padrão (CURADORIA_MODELO_CONTINGENCIA)"
     st.caption(f"Modelo de contingência {origem}: `{status.contingencia}` em "
@@ -205,5 +213,7 @@ else:
           "De": h.modelo_anterior or "modelo base", "Para": h.modelo_novo or "modelo base",
           "Por": h.alterado_por or "—", "Job": h.fine_tuning_job_id}
          for h in info.historico],
-        hide_index=True, use_container_width=True,
+        hide_index=True, width="stretch",
     )
+
+render_dados_proprios(slug)

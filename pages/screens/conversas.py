@@ -194,7 +194,8 @@ def render_card(conversa, sugestao=None, expandida: bool = False, prefixo: str =
                 st.caption(texto + " — é só uma sugestão; a avaliação é sua.")
             rotulo_da_conversa(conversa.id, sugestao, prefixo)
         with actions:
-            b1, b2, b3 = st.columns(3)
+            # Side by side at their own width, wrapping when narrow: never a cut-off label.
+            b1 = b2 = b3 = st.container(horizontal=True, gap="small")
             b1.button("Boa", key=f"{prefixo}boa-{conversa.id}", icon=":material/thumb_up:",
                       on_click=rate, args=(conversa.id, "boa"),
                       type="primary" if conversa.avaliacao == "boa" else "secondary")

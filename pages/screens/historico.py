@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import formato
 from core.clientes.directory import list_clientes
 from core.db import session_scope
 from core.finetune.comparison import DECISAO_LABELS, list_evaluation_items
@@ -34,10 +35,11 @@ def avaliacoes(cliente_id: int | None) -> None:
             "Exemplos": ev.exemplos,
             "Problemas (novo / atual)": f"{novo.get('respostas_com_problema', '—')} / "
                                         f"{atual.get('respostas_com_problema', '—')}",
-            "chrF (novo / atual)": f"{novo.get('chrf_medio', '—')} / {atual.get('chrf_medio', '—')}",
-            "Vitórias do novo": juiz.get("taxa_vitoria", "—"),
+            "chrF (novo / atual)": f"{formato.decimal(novo.get('chrf_medio'))} / "
+                                   f"{formato.decimal(atual.get('chrf_medio'))}",
+            "Vitórias do novo": formato.percentual(juiz.get("taxa_vitoria")),
             "Custo": format_usd(ev.custo_usd),
-            "Situação": ev.status,
+            "Situação": formato.status_provedor(ev.status),
             "Decisão": DECISAO_LABELS.get(ev.decisao, "—") if ev.decisao else "—",
             "Decidida por": ev.decidida_por or "—",
         })
@@ -66,7 +68,7 @@ if not jobs:
     avaliacoes(cliente_id)
     st.stop()
 
-st.caption(f"{len(jobs)} job(s)")
+st.caption(formato.plural(len(jobs), "job"))
 st.dataframe(
     [
         {

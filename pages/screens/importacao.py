@@ -61,7 +61,11 @@ st.dataframe(
         for c in clientes
     ],
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
+    # counts narrow, so that every column fits at 1366 px
+    column_config={k: st.column_config.NumberColumn(k, width="small") for k in (
+        "Lidas", "Mensagens novas", "Conversas novas", "Estendidas", "Duplicadas", "Expiradas",
+        "Rejeitadas")},
 )
 
 por_slug = {c.slug: c for c in clientes}
@@ -90,7 +94,13 @@ with col_origem, st.form(f"origem_{slug}"):
 with col_importar:
     st.markdown("**Importar agora**")
     st.caption(f"Origem atual: {plain(origem(atual))}")
-    if st.button("Importar agora", type="primary", icon=":material/download:"):
+    sem_origem = not atual.redis_url and not atual.usa_redis_padrao
+    motivo = ("Este cliente não tem Redis configurado: informe a URL ao lado (ou defina "
+              "REDIS_URL) para importar.") if sem_origem else None
+    if sem_origem:
+        st.caption(motivo)
+    if st.button("Importar agora", type="primary", icon=":material/download:",
+                 disabled=sem_origem, help=motivo):
         try:
             with st.spinner("Importando..."):
                 resumo = ingest_cliente(get_engine(), slug)
@@ -117,5 +127,5 @@ else:
         [{"Chave": r.redis_key, "Motivo": r.descricao, "Trecho": r.trecho,
           "Registrada em": when(r.registrada_em)} for r in rejeitadas],
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core.db import session_scope
+from core import formato
+from core.finetune.choice import provider_label
 from core.finetune.sunset import model_status_for_all
 from core.poller.cycle import get_poller_status
 from core.review.start_of_day import start_of_day
@@ -84,9 +86,9 @@ st.dataframe(
         {
             "Cliente": m.nome,
             "Modelo em uso": m.modelo,
-            "Provedor": m.provedor,
+            "Provedor": provider_label(m.provedor),
             "Endpoint": m.endpoint or "—",
-            "Desligamento": f"{m.desligamento:%d/%m/%Y}" if m.desligamento else "—",
+            "Desligamento": formato.data(m.desligamento),
             "Dias restantes": m.dias_restantes,
             "Contingência": m.contingencia or "—",
         }
@@ -95,4 +97,6 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     key="tabela_desligamento",
+    column_config={"Provedor": st.column_config.TextColumn("Provedor", width="small"),
+                   "Dias restantes": st.column_config.NumberColumn("Dias restantes", width="small")},
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import formato
 from core.db import session_scope
 from core.errors import CuradoriaError
 from core.finetune.follow import get_job_progress
@@ -34,8 +35,9 @@ def render_job_progress(job_id: int, intervalo: int = 15) -> None:
             show_error(exc)
             return
         rotulo = STATUS_PT.get(job.status, job.status)
-        if job.status_provedor and job.aberto:
-            rotulo += f" ({job.status_provedor})"
+        provedor = formato.status_provedor(job.status_provedor)
+        if job.status_provedor and job.aberto and provedor.lower() != rotulo.lower():
+            rotulo += f" ({provedor})"  # the provider's step, in words ("validando arquivos")
         st.progress((job.progresso or 0) / 100, text=f"{plain(rotulo)} — {job.progresso or 0}%")
         if job.aberto:
             st.caption(f"Previsão de conclusão: {when(job.previsao_conclusao)} · "
