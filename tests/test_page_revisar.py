@@ -70,14 +70,14 @@ def test_the_queue_shows_unrated_conversas_newest_first_and_rates_with_a_reason(
     assert at.title[0].value == "Revisar"
     assert shown_id(at) == fila["outra"]
     assert "Quero trocar" in [t.value for t in at.text]
-    at.text_input(key="rv_motivo").input("respondeu certo").run()
-    at.button_group(key="rv_tags").set_value(["resposta ótima"]).run()
+    at.text_input(key=f"rv_motivo_{fila['outra']}").input("respondeu certo").run()
+    at.button_group(key=f"rv_tags_{fila['outra']}").set_value(["resposta ótima"]).run()
     at.button(key="rv-boa").click().run()
     assert not at.exception, at.exception
     assert rating(engine, fila["outra"]) == "boa"
     assert trail(engine, fila["outra"]) == [("boa", "ana", "respondeu certo", "resposta ótima")]
     assert shown_id(at) == fila["c"]  # the next one at once
-    assert at.text_input(key="rv_motivo").value == ""  # the reason belongs to one rating
+    assert at.text_input(key=f"rv_motivo_{fila['c']}").value == ""  # a reason is per rating
     # Message content is text, never markup.
     assert "<b>Oi</b> **negrito**" in [t.value for t in at.text]
     at.button(key="rv-ruim").click().run()
@@ -121,7 +121,7 @@ def test_accepting_the_suggestion_in_the_queue(engine, fila):
 
 def test_going_back_shows_the_rating_and_its_history(engine, fila):
     at = logged_in_dashboard(engine, page=REVISAR)
-    at.text_input(key="rv_motivo").input("ok").run()
+    at.text_input(key=f"rv_motivo_{fila['outra']}").input("ok").run()
     at.button(key="rv-boa").click().run()
     at.button(key="rv-voltar").click().run()
     assert shown_id(at) == fila["outra"]

@@ -84,14 +84,20 @@ def _advance(q: dict) -> None:
     q["atual"] = q["fila"].pop(0) if q["fila"] else None
 
 
+def _reason_keys(conversa_id: int) -> tuple[str, str]:
+    """Widget keys of the reason: one pair per conversa, so each starts empty even when the
+    browser still holds the text typed for the previous one."""
+    return f"rv_motivo_{conversa_id}", f"rv_tags_{conversa_id}"
+
+
 def _reason():
-    s = st.session_state
-    return make_reason(s.get("rv_motivo"), s.get("rv_tags") or ())
+    texto, tags = _reason_keys(state()["atual"])
+    return make_reason(st.session_state.get(texto), st.session_state.get(tags) or ())
 
 
 def _clear_reason() -> None:
-    st.session_state["rv_motivo"] = ""
-    st.session_state["rv_tags"] = []
+    for key in _reason_keys(state()["atual"]):
+        st.session_state.pop(key, None)
 
 
 def _act(action) -> None:
@@ -176,10 +182,11 @@ def actions(q: dict, item) -> None:
               disabled=not q["anteriores"], width="stretch")
     c5.button("Pular", key="rv-pular", shortcut="Right", icon=":material/skip_next:",
               on_click=skip, width="stretch")
-    st.text_input("Motivo (opcional)", key="rv_motivo", max_chars=300,
+    texto, tags = _reason_keys(q["atual"])
+    st.text_input("Motivo (opcional)", key=texto, max_chars=300,
                   placeholder="Ex.: não informou o prazo",
                   help="Escreva, tecle Tab e avalie: o motivo fica salvo com a avaliação.")
-    st.pills("Etiquetas (opcional)", TAGS_SUGERIDAS, selection_mode="multi", key="rv_tags")
+    st.pills("Etiquetas (opcional)", TAGS_SUGERIDAS, selection_mode="multi", key=tags)
 
 
 def conversation(item) -> None:
