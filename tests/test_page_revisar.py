@@ -127,8 +127,8 @@ def test_going_back_shows_the_rating_and_its_history(engine, fila):
     assert shown_id(at) == fila["outra"]
     [historico] = [e for e in at.expander if e.label.startswith("Histórico de avaliações")]
     assert historico.label == "Histórico de avaliações (1)"
-    linhas = historico.dataframe[0].value
-    assert list(linhas["Quem"]) == ["ana"] and list(linhas["Motivo"]) == ["ok"]
+    [linha] = historico.text[0].value.splitlines()
+    assert linha.endswith(" · ana · Sem avaliação → Boa · motivo: ok")
 
 
 def test_the_queue_uses_the_filters_of_the_url(engine, fila):

@@ -189,14 +189,12 @@ def actions(q: dict, item) -> None:
     st.pills("Etiquetas (opcional)", TAGS_SUGERIDAS, selection_mode="multi", key=tags)
 
 
-def conversation(item) -> None:
+def heading(item) -> None:
     c = item.detalhe.conversa
     st.subheader(f"Conversa #{c.id}")
     st.text(f"{c.cliente_nome} · {c.whatsapp}" + (f" · {c.contato_nome}" if c.contato_nome else ""))
     st.caption(f"{when(c.iniciada_em)} · {plain(STATUS.get(c.status, c.status))} · "
                f"{numero(c.total_mensagens)} mensagens · Modelo: {plain(c.modelo_usado or '—')}")
-    with st.container(key="rv-mensagens", height=520):
-        render_messages(item.detalhe.mensagens)
 
 
 @st.fragment
@@ -227,16 +225,17 @@ def review(filtros: dict) -> None:
             st.button("Voltar", key="rv-voltar", shortcut="Left", icon=":material/undo:",
                       on_click=back)
         return
+    heading(item)
     left, right = st.columns([3, 2], gap="large")
-    with left:
-        conversation(item)
-    with right:
+    with right:  # drawn first: the keys work again as soon as the buttons are back
         with st.container(key="rv-estado"):
             badge(item.detalhe.conversa.avaliacao)
         suggestion(item)
         actions(q, item)
         with st.expander(f"Histórico de avaliações ({len(item.historico)})"):
             history_table(item.historico)
+    with left, st.container(key="rv-mensagens", height=520):
+        render_messages(item.detalhe.mensagens)
     _prefetch(q)  # after drawing: the next conversas are ready for the next key
 
 

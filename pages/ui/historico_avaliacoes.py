@@ -13,17 +13,24 @@ from pages.ui.common import numero, when
 ROTULO = {"boa": "Boa", "ruim": "Ruim", None: "Sem avaliação"}
 
 
+def history_line(h) -> str:
+    """'03/12/2026 14:05 · ana · Sem avaliação → Boa · motivo: ... · etiquetas: a, b'."""
+    partes = [when(h.avaliado_em), h.avaliado_por or "—",
+              f"{ROTULO.get(h.anterior, h.anterior)} → {ROTULO.get(h.nova, h.nova)}"]
+    if h.motivo:
+        partes.append(f"motivo: {h.motivo}")
+    if h.tags:
+        partes.append("etiquetas: " + ", ".join(h.tags))
+    return " · ".join(partes)
+
+
 def history_table(historico) -> None:
-    """Every change of one conversa's rating, newest first (from the audit trail)."""
+    """Every change of one conversa's rating, newest first (from the audit trail), as
+    plain text lines (names and reasons are typed by people)."""
     if not historico:
         st.caption("Nenhuma avaliação registrada.")
         return
-    st.dataframe([
-        {"Quando": when(h.avaliado_em), "Quem": h.avaliado_por or "—",
-         "De": ROTULO.get(h.anterior, h.anterior), "Para": ROTULO.get(h.nova, h.nova),
-         "Motivo": h.motivo or "", "Etiquetas": ", ".join(h.tags)}
-        for h in historico
-    ], hide_index=True, width="stretch")
+    st.text("\n".join(history_line(h) for h in historico))
 
 
 def percent(valor: float | None) -> str:
