@@ -1,4 +1,5 @@
-"""Revisar in a real browser: ten conversas rated by keyboard, each with a reason."""
+"""Revisar in a real browser: ten conversas rated by keyboard, each with a reason; the
+list's pager brings the reader back to the top of the next page."""
 from __future__ import annotations
 
 import datetime as dt
@@ -23,13 +24,14 @@ HEADING = "h3:has-text('Conversa #')"
 
 
 @pytest.fixture(scope="module")
-def doze(streamlit_app):
+def conversas(streamlit_app):
+    """25 conversas: two pages of the list."""
     ids = []
 
     def build(session):
         loja = add_cliente(session)
         base = dt.datetime(2026, 11, 10, 9)
-        for h in range(12):
+        for h in range(25):
             ids.append(add_conversa(session, loja, [f"Pergunta {h}", f"Resposta {h}"],
                                     inicio=base + dt.timedelta(hours=h)).id)
     seed_engine(streamlit_app.engine, build)
@@ -40,7 +42,26 @@ def current_id(page) -> int:
     return int(page.locator(HEADING).inner_text().split("#")[1])
 
 
-def test_ten_conversas_rated_by_keyboard_with_reasons(page, streamlit_app, doze):
+def in_view(page, locator) -> bool:
+    box = locator.bounding_box()
+    return box is not None and 0 <= box["y"] < page.viewport_size["height"]
+
+
+def test_next_page_starts_at_the_top_of_the_list(page, streamlit_app, conversas):
+    login(page, streamlit_app)
+    open_page(page, "Todas as Conversas")
+    wait_idle(page)
+    contagem = page.get_by_text("25 conversas · página 1 de 2")
+    proxima = page.locator(".st-key-pagina-proxima button")
+    proxima.scroll_into_view_if_needed()
+    assert not in_view(page, contagem)  # the reader is at the end of page 1
+    proxima.click()
+    expect(page.get_by_text("25 conversas · página 2 de 2")).to_be_visible()
+    wait_idle(page)
+    expect(page.get_by_text("25 conversas · página 2 de 2")).to_be_in_viewport()
+
+
+def test_ten_conversas_rated_by_keyboard_with_reasons(page, streamlit_app, conversas):
     login(page, streamlit_app)
     open_page(page, "Revisar")
     wait_idle(page)
@@ -57,7 +78,7 @@ def test_ten_conversas_rated_by_keyboard_with_reasons(page, streamlit_app, doze)
         page.keyboard.press("1" if i % 2 == 0 else "2")
         expect(page.locator(HEADING)).not_to_have_text(f"Conversa #{atual}", timeout=15_000)
         wait_idle(page)
-    assert vistas == list(reversed(doze))[:10]  # newest first, one after the other
+    assert vistas == list(reversed(conversas))[:10]  # newest first, one after the other
     expect(page.get_by_text("10 avaliada(s) nesta sessão", exact=False)).to_be_visible()
     with session_scope(streamlit_app.engine) as session:
         notas = dict(session.execute(select(Conversa.id, Conversa.avaliacao)

@@ -196,6 +196,9 @@ def test_the_full_conversa_loads_only_when_the_card_is_opened(engine, fila):
     at.session_state[f"abrir-{fila['fallback']}"] = True
     at.run()
     assert len(at.chat_message) == 4
+    assert "Nenhuma avaliação registrada." in [c.value for c in at.caption]
+    at.button(key=f"boa-{fila['fallback']}").click().run()
+    assert any(t.value.endswith(" · ana · Sem avaliação → Boa") for t in at.text)
 
 
 # --- who rated what ----------------------------------------------------------------------

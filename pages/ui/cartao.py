@@ -11,9 +11,10 @@ from core.db import session_scope
 from core.errors import CuradoriaError
 from core.review.analysis import PROBLEMAS
 from core.review.conversations import get_conversation, rate_conversation
-from core.review.ratings import accept_suggestions, rate_many
+from core.review.ratings import accept_suggestions, rate_many, rating_history
 from pages.ui.common import current_user, numero, plain, session_still_valid, when
 from pages.ui.filtros import AVALIACOES, STATUS
+from pages.ui.historico_avaliacoes import history_table
 
 LINHA_MAX = 140  # characters of each first line on a closed card
 LINHAS = 3  # first messages shown on a closed card
@@ -112,7 +113,10 @@ def _full_conversation(conversa, expandida: bool, prefixo: str) -> None:
     with aberto:
         with session_scope() as session:
             detalhe = get_conversation(session, conversa.id)
+            historico = rating_history(session, conversa.id)
         render_messages(detalhe.mensagens)
+        st.markdown("**Histórico de avaliações**")
+        history_table(historico)
 
 
 def render_card(conversa, sugestao=None, expandida: bool = False, prefixo: str = "",
