@@ -168,14 +168,15 @@ def suggestion(item) -> None:
 
 def actions(q: dict, item) -> None:
     sugerida = item.sugestao.avaliacao_sugerida if item.sugestao else None
-    c1, c2, c3 = st.columns(3)
+    c1, c2 = st.columns(2)
     c1.button("Boa", key="rv-boa", shortcut="1", icon=":material/thumb_up:", on_click=rate,
               args=("boa",), width="stretch")
     c2.button("Ruim", key="rv-ruim", shortcut="2", icon=":material/thumb_down:", on_click=rate,
               args=("ruim",), width="stretch")
-    c3.button("Aceitar sugestão", key="rv-aceitar", shortcut="A", icon=":material/done_all:",
+    st.button("Aceitar sugestão" + (f" ({AVALIACOES[sugerida].lower()})" if sugerida else ""),
+              key="rv-aceitar", shortcut="A", icon=":material/done_all:",
               on_click=accept, disabled=not sugerida, width="stretch",
-              help=f"Avaliar como {AVALIACOES[sugerida].lower()}." if sugerida else
+              help="Avaliar como a análise sugere." if sugerida else
               "A análise não sugeriu uma avaliação para esta conversa.")
     c4, c5 = st.columns(2)
     c4.button("Voltar", key="rv-voltar", shortcut="Left", icon=":material/undo:", on_click=back,
@@ -234,7 +235,7 @@ def review(filtros: dict) -> None:
         actions(q, item)
         with st.expander(f"Histórico de avaliações ({len(item.historico)})"):
             history_table(item.historico)
-    with left, st.container(key="rv-mensagens", height=520):
+    with left, st.container(key="rv-mensagens", height=520, autoscroll=False):
         render_messages(item.detalhe.mensagens)
     _prefetch(q)  # after drawing: the next conversas are ready for the next key
 

@@ -126,30 +126,29 @@ def render_card(conversa, sugestao=None, expandida: bool = False, prefixo: str =
     with st.container(border=True, key=f"{prefixo}card-{conversa.id}"):
         info, actions = st.columns([3, 2], vertical_alignment="top")
         with info:
-            cabecalho = f"{conversa.cliente_nome} · {conversa.whatsapp}"
+            cabecalho = f"{conversa.cliente_nome} · {conversa.whatsapp}" + (
+                f" · {conversa.contato_nome}" if conversa.contato_nome else "")
             if selecionavel:
-                st.checkbox(plain(cabecalho), key=selection_key(conversa.id),
-                            help="Marque para avaliar várias de uma vez (no topo da lista).")
+                st.checkbox(plain(cabecalho), key=selection_key(conversa.id))
             else:
                 st.text(cabecalho)
-            if conversa.contato_nome:
-                st.text(conversa.contato_nome)
             st.caption(f"{when(conversa.iniciada_em)} · {plain(STATUS.get(conversa.status, conversa.status))}"
                        f" · {numero(conversa.total_mensagens)} mensagens · conversa #{conversa.id}"
                        f" · Modelo: {plain(conversa.modelo_usado or '—')}")
         with actions:
-            b0, b1, b2, b3 = st.columns([1.2, 1, 1, 1.2], vertical_alignment="center")
-            with b0.container(key=f"{prefixo}badge-{conversa.id}"):
-                badge(conversa.avaliacao)
-            b1.button("Boa", key=f"{prefixo}boa-{conversa.id}", icon=":material/thumb_up:",
-                      on_click=rate, args=(conversa.id, "boa"),
-                      type="primary" if conversa.avaliacao == "boa" else "secondary")
-            b2.button("Ruim", key=f"{prefixo}ruim-{conversa.id}", icon=":material/thumb_down:",
-                      on_click=rate, args=(conversa.id, "ruim"),
-                      type="primary" if conversa.avaliacao == "ruim" else "secondary")
-            b3.button("Remover", key=f"{prefixo}sem-{conversa.id}", on_click=rate,
-                      args=(conversa.id, None), disabled=conversa.avaliacao is None,
-                      help="Remover avaliação")
+            with st.container(horizontal=True, horizontal_alignment="right",
+                              vertical_alignment="center"):
+                with st.container(key=f"{prefixo}badge-{conversa.id}", width="content"):
+                    badge(conversa.avaliacao)
+                st.button("Boa", key=f"{prefixo}boa-{conversa.id}", icon=":material/thumb_up:",
+                          on_click=rate, args=(conversa.id, "boa"),
+                          type="primary" if conversa.avaliacao == "boa" else "secondary")
+                st.button("Ruim", key=f"{prefixo}ruim-{conversa.id}", icon=":material/thumb_down:",
+                          on_click=rate, args=(conversa.id, "ruim"),
+                          type="primary" if conversa.avaliacao == "ruim" else "secondary")
+                st.button("Remover", key=f"{prefixo}sem-{conversa.id}", on_click=rate,
+                          args=(conversa.id, None), disabled=conversa.avaliacao is None,
+                          help="Remover avaliação")
             if conversa.avaliado_em:
                 st.caption(f"Avaliada por {plain(conversa.avaliado_por or '—')} "
                            f"em {when(conversa.avaliado_em)}")
