@@ -217,6 +217,9 @@ def test_historico_shows_ratings_per_admin_with_agreement(engine, fila):
     assert list(por_admin["Avaliações"]) == ["2"]
     por_dia = at.dataframe[-1].value
     assert list(por_dia["Avaliações"]) == [2]
+    outra = next(o for o in at.selectbox(key="hist_cliente").options if o == "Outra Loja")
+    at.selectbox(key="hist_cliente").select(outra).run()  # only the conversa of Outra Loja
+    assert list(at.dataframe[-1].value["Avaliações"]) == [1]
 
 
 def test_historico_without_ratings_says_so(engine):

@@ -139,6 +139,10 @@ def test_ratings_per_admin_and_day_with_agreement(engine):
     assert por["bia"].avaliacoes == 1
     assert [l.usuario for l in so_ana] == ["ana"]
     with session_scope(engine) as session:
+        cliente_id = session.get(Conversa, ids["a"]).cliente_id
+        assert len(ratings_by_admin(session, hoje, hoje, cliente_id=cliente_id)) == 2
+        assert ratings_by_admin(session, hoje, hoje, cliente_id=cliente_id + 1) == []
+    with session_scope(engine) as session:
         assert ratings_by_admin(session, hoje - dt.timedelta(days=9), hoje - dt.timedelta(days=8)) == []
 
 

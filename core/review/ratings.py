@@ -166,9 +166,11 @@ class AvaliacoesDoDia:
 
 
 def ratings_by_admin(session: Session, desde: dt.date, ate: dt.date | None = None,
-                     usuario: str | None = None) -> list[AvaliacoesDoDia]:
+                     usuario: str | None = None,
+                     cliente_id: int | None = None) -> list[AvaliacoesDoDia]:
     """Ratings given (removals excluded) per admin and local day, newest day first, with
-    how often they agree with the analysis' current suggestion for the conversa."""
+    how often they agree with the analysis' current suggestion for the conversa;
+    optionally of one admin or of one cliente's conversas."""
     fim = local_midnight_utc((ate or local_day(utcnow())) + dt.timedelta(days=1))
     query = (
         select(AvaliacaoHistorico.avaliado_por, AvaliacaoHistorico.avaliado_em,
@@ -180,6 +182,9 @@ def ratings_by_admin(session: Session, desde: dt.date, ate: dt.date | None = Non
     )
     if usuario:
         query = query.where(AvaliacaoHistorico.avaliado_por == usuario)
+    if cliente_id is not None:
+        query = query.join(Conversa, Conversa.id == AvaliacaoHistorico.conversa_id).where(
+            Conversa.cliente_id == cliente_id)
     contagem: dict[tuple[str, dt.date], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for por, em, nova, sugerida in session.execute(query):
         c = contagem[(por or "—", local_day(em))]

@@ -94,4 +94,4 @@ if jobs:
 else:
     st.info("Nenhum job de fine-tuning com esses filtros.")
 avaliacoes(cliente_id)
-admin_ratings()
+admin_ratings(cliente_id)

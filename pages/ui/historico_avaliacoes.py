@@ -37,15 +37,18 @@ def percent(valor: float | None) -> str:
     return "—" if valor is None else f"{valor * 100:.0f}%".replace(".", ",")
 
 
-def admin_ratings(dias: int = 30) -> None:
-    """Ratings per admin and day over the last `dias` days, with the agreement with the
-    analysis' suggestion (among conversas the analysis had an opinion on)."""
+def admin_ratings(cliente_id: int | None = None, dias: int = 30) -> None:
+    """Ratings per admin and day over the last `dias` days (of one cliente's conversas, or
+    all), with the agreement with the analysis' suggestion (among conversas the analysis
+    had an opinion on)."""
     st.subheader("Avaliações por administrador")
     hoje = local_day(utcnow())
-    periodo = st.selectbox("Período", [7, 30, 90], index=[7, 30, 90].index(dias),
-                           key="hist_aval_dias", format_func=lambda d: f"Últimos {d} dias")
+    periodo = st.columns(3)[0].selectbox(
+        "Período", [7, 30, 90], index=[7, 30, 90].index(dias), key="hist_aval_dias",
+        format_func=lambda d: f"Últimos {d} dias")
     with session_scope() as session:
-        linhas = ratings_by_admin(session, hoje - dt.timedelta(days=periodo - 1), hoje)
+        linhas = ratings_by_admin(session, hoje - dt.timedelta(days=periodo - 1), hoje,
+                                  cliente_id=cliente_id)
     if not linhas:
         st.caption("Nenhuma avaliação nesse período.")
         return
