@@ -80,6 +80,13 @@ def test_ten_conversas_rated_by_keyboard_with_reasons(page, streamlit_app, conve
         wait_idle(page)
     assert vistas == list(reversed(conversas))[:10]  # newest first, one after the other
     expect(page.get_by_text("10 avaliada(s) nesta sessão", exact=False)).to_be_visible()
+    # P skips without rating, V comes back (also with the focus on a tag button).
+    decima_primeira = current_id(page)
+    page.keyboard.press("p")
+    expect(page.locator(HEADING)).not_to_have_text(f"Conversa #{decima_primeira}", timeout=15_000)
+    wait_idle(page)
+    page.keyboard.press("v")
+    expect(page.locator(HEADING)).to_have_text(f"Conversa #{decima_primeira}", timeout=15_000)
     with session_scope(streamlit_app.engine) as session:
         notas = dict(session.execute(select(Conversa.id, Conversa.avaliacao)
                                      .where(Conversa.avaliacao.is_not(None))).all())

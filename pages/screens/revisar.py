@@ -2,7 +2,8 @@
 
 The queue uses the same filters as Todas as Conversas (same widgets, same URL). Keys
 (Streamlit's own button shortcuts, ignored while typing in a field): 1 boa, 2 ruim,
-A aceitar a sugestão, → pular, ← voltar. An optional reason (text, Tab to leave the
+A aceitar a sugestão, P pular, V voltar (letters: arrow keys move between the tag
+buttons once one has the focus). An optional reason (text, Tab to leave the
 field, and tags) is saved with the rating. The screen keeps the next conversas loaded
 ahead, so after a key the next one is drawn without waiting for the database.
 Message content comes from strangers and is always shown with st.text (never markdown).
@@ -179,9 +180,9 @@ def actions(q: dict, item) -> None:
               help="Avaliar como a análise sugere." if sugerida else
               "A análise não sugeriu uma avaliação para esta conversa.")
     c4, c5 = st.columns(2)
-    c4.button("Voltar", key="rv-voltar", shortcut="Left", icon=":material/undo:", on_click=back,
+    c4.button("Voltar", key="rv-voltar", shortcut="V", icon=":material/undo:", on_click=back,
               disabled=not q["anteriores"], width="stretch")
-    c5.button("Pular", key="rv-pular", shortcut="Right", icon=":material/skip_next:",
+    c5.button("Pular", key="rv-pular", shortcut="P", icon=":material/skip_next:",
               on_click=skip, width="stretch")
     texto, tags = _reason_keys(q["atual"])
     st.text_input("Motivo (opcional)", key=texto, max_chars=300,
@@ -218,12 +219,12 @@ def review(filtros: dict) -> None:
         return
     sync_url(com_pagina=False)
     st.caption(f"{numero(q['avaliadas'])} avaliada(s) nesta sessão · teclas: 1 boa, 2 ruim, "
-               "A aceitar sugestão, → pular, ← voltar")
+               "A aceitar sugestão, P pular, V voltar")
     item = q["itens"].get(q["atual"])
     if item is None:
         st.success("Nenhuma conversa a revisar com esses filtros.", icon=":material/task_alt:")
         if q["anteriores"]:
-            st.button("Voltar", key="rv-voltar", shortcut="Left", icon=":material/undo:",
+            st.button("Voltar", key="rv-voltar", shortcut="V", icon=":material/undo:",
                       on_click=back)
         return
     heading(item)
