@@ -164,6 +164,13 @@ def test_rating_several_cards_at_once(engine, fila):
         assert set(session.scalars(select(Conversa.avaliacao))) == {"boa"}
 
 
+def test_the_list_links_to_the_queue_with_its_filters(engine, fila):
+    at = logged_in_dashboard(engine, page=CONVERSAS)
+    at.selectbox(key="f_cliente").set_value("outra").run()
+    [link] = [p for p in at.get("page_link") if p.proto.label == "Revisar uma a uma"]
+    assert link.proto.page.endswith("revisar") and "cliente=outra" in link.proto.query_string
+
+
 def test_accepting_a_card_s_suggestion(engine, fila):
     at = logged_in_dashboard(engine, page=CONVERSAS)
     keys = {b.key for b in at.button}

@@ -22,7 +22,7 @@ from pages.ui.cartao import (
     selected_ids,
 )
 from pages.ui.common import numero, plain, require_login, rerun_app_unless_logged_in, show_error
-from pages.ui.filtros import read_filters, sync_url
+from pages.ui.filtros import filter_values, read_filters, sync_url
 
 require_login()  # before anything touches the database
 
@@ -103,7 +103,11 @@ def results(filtros: dict) -> None:
     if filtradas is not None and any(v is not None for v in filtros.values()):
         st.markdown(f"**Neste filtro:** {counter_text(filtradas)}")
     total = numero(pagina.total) if pagina.total_exato else f"mais de {numero(pagina.total)}"
-    st.caption(f"{total} conversas · página {pagina.page} de {numero(pagina.pages)}")
+    contagem, revisar = st.columns([3, 1])
+    contagem.caption(f"{total} conversas · página {pagina.page} de {numero(pagina.pages)}")
+    revisar.page_link("pages/screens/revisar.py", label="Revisar uma a uma",
+                      icon=":material/rate_review:", query_params=filter_values(),
+                      help="Abre a fila de revisão com estes filtros (teclas 1, 2, A, P, V).")
     if not pagina.conversas:
         st.info("Nenhuma conversa encontrada com esses filtros.")
         return
