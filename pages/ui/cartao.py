@@ -26,7 +26,8 @@ def selection_key(conversa_id: int) -> str:
 
 
 def selected_ids() -> list[int]:
-    """Ids of the cards whose checkbox is ticked (on any page seen in this session)."""
+    """Ids of the cards whose checkbox is ticked (Streamlit drops the state of checkboxes
+    that are no longer drawn, so: the cards of the page on screen)."""
     return sorted(int(k[4:]) for k, v in st.session_state.items()
                   if isinstance(k, str) and k.startswith("sel-") and v)
 
