@@ -59,6 +59,12 @@ def test_next_page_starts_at_the_top_of_the_list(page, streamlit_app, conversas)
     expect(page.get_by_text("25 conversas · página 2 de 2")).to_be_visible()
     wait_idle(page)
     expect(page.get_by_text("25 conversas · página 2 de 2")).to_be_in_viewport()
+    anterior = page.locator(".st-key-pagina-anterior button")
+    anterior.scroll_into_view_if_needed()
+    anterior.click()  # and back, from the end of page 2
+    expect(page.get_by_text("25 conversas · página 1 de 2")).to_be_visible()
+    wait_idle(page)
+    expect(page.get_by_text("25 conversas · página 1 de 2")).to_be_in_viewport()
 
 
 def test_ten_conversas_rated_by_keyboard_with_reasons(page, streamlit_app, conversas):
@@ -69,12 +75,14 @@ def test_ten_conversas_rated_by_keyboard_with_reasons(page, streamlit_app, conve
     for i in range(10):
         atual = current_id(page)
         vistas.append(atual)
-        motivo = page.get_by_role("textbox", name="Motivo (opcional)")
+        motivo = page.locator(f".st-key-rv_motivo_{atual} input")
         expect(motivo).to_have_value("")  # this conversa's own field is on screen
         motivo.focus()
         page.keyboard.type(f"motivo {i}")
-        page.keyboard.press("Tab")  # leaves the field: the reason is kept, keys rate again
+        # Leaving the field keeps the reason; then the keys rate again.
+        page.keyboard.press("Tab" if i % 2 else "Enter")
         wait_idle(page)
+        page.wait_for_function("() => document.activeElement?.tagName !== 'INPUT'")
         page.keyboard.press("1" if i % 2 == 0 else "2")
         expect(page.locator(HEADING)).not_to_have_text(f"Conversa #{atual}", timeout=15_000)
         wait_idle(page)

@@ -23,6 +23,7 @@ from pages.ui.cartao import (
 )
 from pages.ui.common import numero, plain, require_login, rerun_app_unless_logged_in, show_error
 from pages.ui.filtros import filter_values, read_filters, sync_url
+from pages.ui.navegador import run_once
 
 require_login()  # before anything touches the database
 
@@ -45,8 +46,7 @@ def go_to(pagina: int) -> None:
 def scroll_to_top() -> None:
     """After a page change the reader starts at the top of the new page, not at its end."""
     if st.session_state.pop("rolar_topo", False):
-        st.html(f"<script>document.querySelector('.st-key-{TOPO}')"
-                "?.scrollIntoView({block: 'start'});</script>", unsafe_allow_javascript=True)
+        run_once(f"document.querySelector('.st-key-{TOPO}')?.scrollIntoView({{block: 'start'}});")
 
 
 def select_page(ids: list[int]) -> None:
@@ -86,7 +86,6 @@ def bulk_bar(ids_da_pagina: list[int]) -> None:
 def results(filtros: dict) -> None:
     rerun_app_unless_logged_in()
     st.container(key=TOPO, height=1, border=False)
-    scroll_to_top()
     if erro := st.session_state.pop(ERRO_KEY, None):
         show_error(erro)
     try:
@@ -119,6 +118,7 @@ def results(filtros: dict) -> None:
     for conversa in pagina.conversas:
         render_card(conversa, sugestoes.get(conversa.id))
     pager(pagina, "")
+    scroll_to_top()  # last: the new page is in place, and nothing after it shifts
 
 
 def close_linked() -> None:

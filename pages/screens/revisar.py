@@ -3,8 +3,8 @@
 The queue uses the same filters as Todas as Conversas (same widgets, same URL). Keys
 (Streamlit's own button shortcuts, ignored while typing in a field): 1 boa, 2 ruim,
 A aceitar a sugestão, P pular, V voltar (letters: arrow keys move between the tag
-buttons once one has the focus). An optional reason (text, Tab to leave the
-field, and tags) is saved with the rating. The screen keeps the next conversas loaded
+buttons once one has the focus). An optional reason (text, then Enter or Tab to leave
+the field, and tags) is saved with the rating. The screen keeps the next conversas loaded
 ahead, so after a key the next one is drawn without waiting for the database.
 Message content comes from strangers and is always shown with st.text (never markdown).
 """
@@ -31,6 +31,7 @@ from pages.ui.common import (
 )
 from pages.ui.filtros import AVALIACOES, STATUS, filter_values, read_filters, sync_url
 from pages.ui.historico_avaliacoes import history_table
+from pages.ui.navegador import run_once
 
 require_login()  # before anything touches the database
 
@@ -151,6 +152,17 @@ def back() -> None:
     _clear_reason()
 
 
+def leave_reason_field() -> None:
+    """Enter in the reason field: the next run takes the focus off it, so 1 / 2 / A rate
+    (while a field has the focus, keys type into it)."""
+    st.session_state["rv_sair_do_campo"] = True
+
+
+def release_focus() -> None:
+    if st.session_state.pop("rv_sair_do_campo", False):
+        run_once("document.activeElement?.blur();")
+
+
 def suggestion(item) -> None:
     sugestao = item.sugestao
     st.markdown("**Análise automática**")
@@ -186,8 +198,9 @@ def actions(q: dict, item) -> None:
               on_click=skip, width="stretch")
     texto, tags = _reason_keys(q["atual"])
     st.text_input("Motivo (opcional)", key=texto, max_chars=300,
-                  placeholder="Ex.: não informou o prazo",
-                  help="Escreva, tecle Tab e avalie: o motivo fica salvo com a avaliação.")
+                  placeholder="Ex.: não informou o prazo", on_change=leave_reason_field,
+                  help="Escreva, tecle Enter (ou Tab) e avalie: o motivo fica salvo com a "
+                       "avaliação.")
     st.pills("Etiquetas (opcional)", TAGS_SUGERIDAS, selection_mode="multi", key=tags)
 
 
@@ -238,6 +251,7 @@ def review(filtros: dict) -> None:
             history_table(item.historico)
     with left, st.container(key="rv-mensagens", height=520, autoscroll=False):
         render_messages(item.detalhe.mensagens)
+    release_focus()  # last: an element that comes and goes shifts nothing after it
     _prefetch(q)  # after drawing: the next conversas are ready for the next key
 
 
