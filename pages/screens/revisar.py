@@ -160,7 +160,8 @@ def leave_reason_field() -> None:
 
 def release_focus() -> None:
     if st.session_state.pop("rv_sair_do_campo", False):
-        run_once("document.activeElement?.blur();")
+        run_once("const campo = document.activeElement;"
+                 " if (campo?.closest('[class*=\"st-key-rv_motivo_\"]')) campo.blur();")
 
 
 def suggestion(item) -> None:
