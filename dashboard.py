@@ -40,6 +40,7 @@ st.set_page_config(page_title="Curadoria", page_icon=":material/forum:", layout=
 PAGES = [
     ("pages/screens/visao_geral.py", "Visão geral", ":material/dashboard:", "visao-geral"),
     ("pages/screens/conversas.py", "Todas as Conversas", ":material/forum:", "conversas"),
+    ("pages/screens/revisar.py", "Revisar", ":material/rate_review:", "revisar"),
     ("pages/screens/analise.py", "Análise de Treinamento", ":material/insights:", "analise"),
     ("pages/screens/dados_treino.py", "Dados de treino", ":material/dataset:", "dados-treino"),
     ("pages/screens/fine_tuning.py", "Fine-tuning", ":material/model_training:", "fine-tuning"),

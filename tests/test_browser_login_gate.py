@@ -42,7 +42,7 @@ FILE_NAMES = [*(Path(entry[0]).stem for entry in menu_entries()),
               "inicio"]
 QUERY = "?conversa=1&cliente=zebra-confidencial&pagina=1"
 TARGETS = [p + q for p in dict.fromkeys(URL_PATHS + FILE_NAMES) for q in ("", QUERY)]
-SCREEN_TITLES = ("Visão geral", "Todas as Conversas", "Análise de Treinamento", "Dados de treino",
+SCREEN_TITLES = ("Visão geral", "Todas as Conversas", "Revisar", "Análise de Treinamento", "Dados de treino",
                  "Fine-tuning", "Histórico", "Avaliação de modelos", "Clientes", "Importação",
                  "Troque sua senha")
 BATCH = 8

@@ -214,6 +214,7 @@ class AvaliacaoHistorico(Base):
         Index("ix_avaliacoes_historico_conversa", "conversa_id", "id"),
         # Visão geral's ratings of the last 7 days (core.review.start_of_day)
         Index("ix_avaliacoes_historico_registrado", "registrado_em"),
+        Index("ix_avaliacoes_historico_por_em", "avaliado_por", "avaliado_em"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -225,6 +226,9 @@ class AvaliacaoHistorico(Base):
     avaliado_por: Mapped[str | None] = mapped_column(String(50))
     avaliado_em: Mapped[dt.datetime | None] = mapped_column(DateTime)
     registrado_em: Mapped[dt.datetime] = mapped_column(DateTime, server_default=utc_now())
+    # The admin's optional reason (core.review.ratings); tags separated by ';'.
+    motivo: Mapped[str | None] = mapped_column(String(300))
+    tags: Mapped[str | None] = mapped_column(String(300))
 
 
 class FineTuningJob(Base):

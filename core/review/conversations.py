@@ -29,6 +29,7 @@ from core.db.tables import (
 )
 from core.errors import InvalidInput, NotFound
 from core.ingest.phones import format_whatsapp
+from core.review.ratings import Motivo, record_reason
 
 SEARCH_CAP = 10_000
 PRIMEIRAS_MENSAGENS = 3
@@ -381,10 +382,11 @@ def get_conversation(session: Session, conversa_id: int) -> ConversaDetalhe:
 
 
 def rate_conversation(session: Session, conversa_id: int, avaliacao: str | None,
-                      usuario: str) -> Avaliacao:
+                      usuario: str, motivo: Motivo | None = None) -> Avaliacao:
     """Set (or with None remove) a conversa's rating; the last write wins.
 
-    The audit trail and the counters are kept by database triggers.
+    The audit trail and the counters are kept by database triggers; `motivo` (from
+    core.review.ratings.make_reason) is added to the audit row.
     """
     if avaliacao is not None and avaliacao not in AVALIACOES:
         raise InvalidInput(f"Avaliação inválida: '{avaliacao}'. Use boa, ruim ou nenhuma.")
@@ -398,4 +400,5 @@ def rate_conversation(session: Session, conversa_id: int, avaliacao: str | None,
     )
     if updated.rowcount == 0:
         raise NotFound(f"Conversa {conversa_id} não encontrada.")
+    record_reason(session, [conversa_id], usuario[:50], agora, motivo)
     return Avaliacao(conversa_id, avaliacao, agora, usuario[:50])

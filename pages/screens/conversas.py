@@ -6,34 +6,29 @@ Message content comes from strangers and is always shown with st.text (never mar
 """
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
-from core.review.analysis import PROBLEMAS, get_suggestions, problem_condition
 from core.clientes.directory import list_clientes
-from core.review.conversations import count_ratings, get_conversation, list_conversations, rate_conversation
 from core.db import session_scope
 from core.errors import CuradoriaError
-from pages.ui import correcao
-from pages.ui.common import (
-    current_user,
-    numero,
-    plain,
-    require_login,
-    rerun_app_unless_logged_in,
-    session_still_valid,
-    show_error,
-    when,
+from core.formato import plural
+from core.review.analysis import get_suggestions
+from core.review.conversations import count_ratings, get_conversation, list_conversations
+from pages.ui.cartao import (
+    ERRO_KEY,
+    accept_selected,
+    clear_selection,
+    rate_selected,
+    render_card,
+    selected_ids,
 )
-from pages.ui.rotulos import rotulo_da_conversa
+from pages.ui.common import numero, plain, require_login, rerun_app_unless_logged_in, show_error
+from pages.ui.filtros import filter_values, read_filters, sync_url
+from pages.ui.navegador import run_once
 
 require_login()  # before anything touches the database
 
-STATUS = {"ativa": "Ativa", "finalizada": "Finalizada", "aguardando": "Aguardando"}
-AVALIACOES = {"boa": "Boa", "ruim": "Ruim", "sem": "Sem avaliação"}
-TODOS = ""
-PARAMS = ("cliente", "status", "avaliacao", "problema", "desde", "ate", "q", "pagina")
+TOPO = "topo-lista"
 
 
 def counter_text(counts: dict[str, int]) -> str:
@@ -44,180 +39,55 @@ def counter_text(counts: dict[str, int]) -> str:
             f"{numero(counts['sem'])} sem avaliação")
 
 
-def _date_param(name: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(st.query_params.get(name, ""))
-    except ValueError:
-        return None
-
-
-def init_state(slugs: list[str]) -> None:
-    """Widgets without a value in this session start from the URL.
-
-    Checked key by key: Streamlit forgets a widget's value when another page is shown.
-    """
-    qp, state = st.query_params, st.session_state
-    cliente, status, avaliacao = qp.get("cliente"), qp.get("status"), qp.get("avaliacao")
-    problema = qp.get("problema")
-    defaults = {
-        "f_problema": problema if problema in PROBLEMAS else TODOS,
-        "f_cliente": cliente if cliente in slugs else TODOS,
-        "f_status": status if status in STATUS else TODOS,
-        "f_avaliacao": avaliacao if avaliacao in AVALIACOES else TODOS,
-        "f_periodo": tuple(d for d in (_date_param("desde"), _date_param("ate")) if d),
-        "f_busca": qp.get("q", ""),
-    }
-    for key, value in defaults.items():
-        if key not in state:
-            state[key] = value
-    if "pagina" not in state:
-        try:
-            state["pagina"] = max(1, int(qp.get("pagina", "1")))
-        except ValueError:
-            state["pagina"] = 1
-
-
-def _periodo() -> tuple:
-    periodo = st.session_state.get("f_periodo") or ()
-    return (periodo,) if isinstance(periodo, dt.date) else tuple(periodo)
-
-
-def reset_page() -> None:
-    st.session_state["pagina"] = 1
-
-
-def sync_url() -> None:
-    """Write the current filters and page to the URL (only the ones in use)."""
-    s = st.session_state
-    periodo = _periodo()
-    values = {
-        "cliente": s.get("f_cliente"), "status": s.get("f_status"),
-        "avaliacao": s.get("f_avaliacao"), "problema": s.get("f_problema"),
-        "desde": periodo[0].isoformat() if len(periodo) > 0 else None,
-        "ate": periodo[1].isoformat() if len(periodo) > 1 else None,
-        "q": (s.get("f_busca") or "").strip(),
-        "pagina": str(s["pagina"]) if s.get("pagina", 1) > 1 else None,
-    }
-    wanted = {k: v for k, v in values.items() if v}
-    for key in PARAMS:
-        if key not in wanted and key in st.query_params:
-            del st.query_params[key]
-    for key, value in wanted.items():
-        if st.query_params.get(key) != value:
-            st.query_params[key] = value
-
-
-def read_filters(clientes) -> dict:
-    slugs = {c.slug: c for c in clientes}
-    init_state(list(slugs))
-    col1, col2, col3, col4 = st.columns([2, 1.3, 1.3, 2])
-    col1.selectbox("Cliente", [TODOS, *slugs], key="f_cliente", on_change=reset_page,
-                   format_func=lambda s: slugs[s].nome if s else "Todos os clientes")
-    col2.selectbox("Status", [TODOS, *STATUS], key="f_status", on_change=reset_page,
-                   format_func=lambda s: STATUS.get(s, "Todos"))
-    col3.selectbox("Avaliação", [TODOS, *AVALIACOES], key="f_avaliacao", on_change=reset_page,
-                   format_func=lambda s: AVALIACOES.get(s, "Todas"))
-    col4.date_input("Período", key="f_periodo", on_change=reset_page, format="DD/MM/YYYY")
-    col5, col6 = st.columns([4, 2])
-    col5.text_input("Buscar nas mensagens", key="f_busca", on_change=reset_page,
-                    placeholder="Ex.: entrega atrasada, reembolso, troca de tamanho")
-    col6.selectbox("Problema detectado", [TODOS, *PROBLEMAS], key="f_problema",
-                   on_change=reset_page, format_func=lambda c: PROBLEMAS.get(c, "Qualquer um"),
-                   help="Problemas encontrados pela análise automática (página Análise de "
-                        "Treinamento).")
-    s = st.session_state
-    periodo = _periodo()
-    cliente = slugs.get(s["f_cliente"])
-    return {
-        "cliente_id": cliente.id if cliente else None,
-        "status": s["f_status"] or None,
-        "avaliacao": s["f_avaliacao"] or None,
-        "desde": periodo[0] if len(periodo) > 0 else None,
-        "ate": periodo[1] if len(periodo) > 1 else None,
-        "busca": (s["f_busca"] or "").strip() or None,
-        "condicao": problem_condition(s["f_problema"]) if s["f_problema"] else None,
-    }
-
-
-def rate(conversa_id: int, avaliacao: str | None) -> None:
-    if not session_still_valid():  # a callback runs before any login check
-        return
-    try:
-        with session_scope() as session:
-            rate_conversation(session, conversa_id, avaliacao, current_user())
-    except CuradoriaError as exc:
-        st.session_state["erro_avaliacao"] = str(exc)
-
-
 def go_to(pagina: int) -> None:
     st.session_state["pagina"] = max(1, pagina)
+    st.session_state["rolar_topo"] = True
 
 
-def badge(avaliacao: str | None) -> None:
-    if avaliacao == "boa":
-        st.badge("Boa", icon=":material/thumb_up:", color="green")
-    elif avaliacao == "ruim":
-        st.badge("Ruim", icon=":material/thumb_down:", color="red")
-    else:
-        st.badge("Sem avaliação", color="gray")
+def scroll_to_top() -> None:
+    """After a page change the reader starts at the top of the new page, not at its end."""
+    if st.session_state.pop("rolar_topo", False):
+        run_once(f"document.querySelector('.st-key-{TOPO}')?.scrollIntoView({{block: 'start'}});")
 
 
-def render_messages(mensagens) -> None:
-    for m in mensagens:
-        with st.chat_message("user" if m.role == "user" else "assistant"):
-            st.text(m.conteudo)
-            st.caption(when(m.enviada_em))
+def select_page(ids: list[int]) -> None:
+    for cid in ids:
+        st.session_state[f"sel-{cid}"] = True
 
 
-def suggestion_text(sugestao) -> str | None:
-    """'Sugestão da análise: ruim (o bot não tinha a informação)' for an unrated conversa."""
-    if sugestao is None or (not sugestao.avaliacao_sugerida and not sugestao.problemas):
-        return None
-    partes = [f"Sugestão da análise: {AVALIACOES.get(sugestao.avaliacao_sugerida, 'sem sugestão').lower()}"]
-    if sugestao.problemas:
-        partes.append("(" + ", ".join(PROBLEMAS[c].lower() for c in sugestao.problemas) + ")")
-    return " ".join(partes)
+def pager(pagina, onde: str) -> None:
+    prev, info, nxt = st.columns([1, 2, 1])
+    prev.button("Anterior", icon=":material/chevron_left:", disabled=pagina.page <= 1,
+                on_click=go_to, args=(pagina.page - 1,), key=f"pagina-anterior{onde}")
+    info.caption(f"Página {pagina.page} de {numero(pagina.pages)}")
+    nxt.button("Próxima", icon=":material/chevron_right:", disabled=pagina.page >= pagina.pages,
+               on_click=go_to, args=(pagina.page + 1,), key=f"pagina-proxima{onde}")
 
 
-def render_card(conversa, sugestao=None, expandida: bool = False, prefixo: str = "") -> None:
-    with st.container(border=True, key=f"{prefixo}card-{conversa.id}"):
-        top, actions = st.columns([3, 2])
-        with top:
-            st.text(f"{conversa.cliente_nome} · {conversa.whatsapp}"
-                    + (f" · {conversa.contato_nome}" if conversa.contato_nome else ""))
-            st.caption(f"{when(conversa.iniciada_em)} · {plain(STATUS.get(conversa.status, conversa.status))}"
-                       f" · {numero(conversa.total_mensagens)} mensagens · conversa #{conversa.id}")
-            st.text(f"Modelo: {conversa.modelo_usado or '—'}")
-            with st.container(key=f"{prefixo}badge-{conversa.id}"):
-                badge(conversa.avaliacao)
-            if conversa.avaliacao is None and (texto := suggestion_text(sugestao)):
-                st.caption(texto + " — é só uma sugestão; a avaliação é sua.")
-            rotulo_da_conversa(conversa.id, sugestao, prefixo)
-        with actions:
-            # Side by side at their own width, wrapping when narrow: never a cut-off label.
-            b1 = b2 = b3 = st.container(horizontal=True, gap="small")
-            b1.button("Boa", key=f"{prefixo}boa-{conversa.id}", icon=":material/thumb_up:",
-                      on_click=rate, args=(conversa.id, "boa"),
-                      type="primary" if conversa.avaliacao == "boa" else "secondary")
-            b2.button("Ruim", key=f"{prefixo}ruim-{conversa.id}", icon=":material/thumb_down:",
-                      on_click=rate, args=(conversa.id, "ruim"),
-                      type="primary" if conversa.avaliacao == "ruim" else "secondary")
-            b3.button("Remover avaliação", key=f"{prefixo}sem-{conversa.id}", on_click=rate,
-                      args=(conversa.id, None), disabled=conversa.avaliacao is None)
-            if conversa.avaliado_em:
-                st.caption(f"Avaliada por {plain(conversa.avaliado_por or '—')} "
-                           f"em {when(conversa.avaliado_em)}")
-        correcao.first_messages(conversa.primeiras_mensagens, conversa.id)
-        with st.expander("Ver conversa completa", expanded=expandida):
-            with session_scope() as session:
-                detalhe = get_conversation(session, conversa.id)
-            correcao.render_messages(detalhe.mensagens, conversa.id, prefixo)
+def bulk_bar(ids_da_pagina: list[int]) -> None:
+    """Rate every ticked card at once."""
+    marcadas = selected_ids()
+    with st.container(key="lote", horizontal=True, vertical_alignment="center"):
+        st.caption(plural(len(marcadas), "selecionada") if marcadas
+                   else "Marque conversas para avaliá-las de uma vez.")
+        st.button("Selecionar a página", key="lote-todas", on_click=select_page,
+                  args=(ids_da_pagina,), icon=":material/select_all:")
+        st.button("Boa", key="lote-boa", icon=":material/thumb_up:", on_click=rate_selected,
+                  args=("boa",), disabled=not marcadas, help="Avaliar as selecionadas como boas.")
+        st.button("Ruim", key="lote-ruim", icon=":material/thumb_down:", on_click=rate_selected,
+                  args=("ruim",), disabled=not marcadas, help="Avaliar as selecionadas como ruins.")
+        st.button("Aceitar sugestões", key="lote-aceitar", icon=":material/done_all:",
+                  on_click=accept_selected, disabled=not marcadas,
+                  help="Avaliar cada selecionada como a análise sugere (as sem sugestão ficam como estão).")
+        st.button("Limpar seleção", key="lote-limpar", on_click=clear_selection,
+                  disabled=not marcadas, type="tertiary")
 
 
 @st.fragment
 def results(filtros: dict) -> None:
     rerun_app_unless_logged_in()
-    if erro := st.session_state.pop("erro_avaliacao", None):
+    st.container(key=TOPO, height=1, border=False)
+    if erro := st.session_state.pop(ERRO_KEY, None):
         show_error(erro)
     try:
         with session_scope() as session:
@@ -233,20 +103,23 @@ def results(filtros: dict) -> None:
     if filtradas is not None and any(v is not None for v in filtros.values()):
         st.markdown(f"**Neste filtro:** {counter_text(filtradas)}")
     total = numero(pagina.total) if pagina.total_exato else f"mais de {numero(pagina.total)}"
-    st.caption(f"{total} conversas · página {pagina.page} de {numero(pagina.pages)}")
+    contagem, revisar = st.columns([3, 1])
+    contagem.caption(f"{total} conversas · página {pagina.page} de {numero(pagina.pages)}")
+    revisar.page_link("pages/screens/revisar.py", label="Revisar uma a uma",
+                      icon=":material/rate_review:", query_params=filter_values(),
+                      help="Abre a fila de revisão com estes filtros (teclas 1, 2, A, P, V).")
     if not pagina.conversas:
         st.info("Nenhuma conversa encontrada com esses filtros.")
         return
     with session_scope() as session:
         sugestoes = get_suggestions(session, [c.id for c in pagina.conversas])
+    bulk_bar([c.id for c in pagina.conversas])
+    if pagina.pages > 1:
+        pager(pagina, "-topo")
     for conversa in pagina.conversas:
         render_card(conversa, sugestoes.get(conversa.id))
-    prev, info, nxt = st.columns([1, 2, 1])
-    prev.button("Anterior", icon=":material/chevron_left:", disabled=pagina.page <= 1,
-                on_click=go_to, args=(pagina.page - 1,), key="pagina-anterior")
-    info.caption(f"Página {pagina.page} de {numero(pagina.pages)}")
-    nxt.button("Próxima", icon=":material/chevron_right:", disabled=pagina.page >= pagina.pages,
-               on_click=go_to, args=(pagina.page + 1,), key="pagina-proxima")
+    pager(pagina, "")
+    scroll_to_top()  # last: the new page is in place, and nothing after it shifts
 
 
 def close_linked() -> None:
@@ -269,7 +142,7 @@ def linked_conversation() -> None:
         show_error(exc)
         return
     st.subheader(f"Conversa #{detalhe.conversa.id}")
-    render_card(detalhe.conversa, sugestao, expandida=True, prefixo="link-")
+    render_card(detalhe.conversa, sugestao, expandida=True, prefixo="link-", selecionavel=False)
     st.button("Fechar esta conversa", on_click=close_linked, key="fechar-link",
               icon=":material/close:")
     st.divider()

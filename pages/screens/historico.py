@@ -1,4 +1,5 @@
-"""Histórico: every fine-tuning job, filtered by cliente and status (seed C4 item 5)."""
+"""Histórico: every fine-tuning job, filtered by cliente and status (seed C4 item 5), the
+evaluations of new models, and who rated how many conversas (per admin and day)."""
 from __future__ import annotations
 
 import streamlit as st
@@ -9,6 +10,7 @@ from core.db import session_scope
 from core.finetune.comparison import DECISAO_LABELS, list_evaluation_items
 from core.finetune.jobs import STATUS_LABELS, format_brl, format_usd, list_jobs
 from pages.ui.common import require_login, when
+from pages.ui.historico_avaliacoes import admin_ratings
 
 require_login()  # before anything touches the database
 
@@ -63,33 +65,36 @@ status = col2.selectbox("Status", [None, *STATUS_LABELS], key="hist_status",
 with session_scope() as session:
     jobs = list_jobs(session, cliente_id=cliente_id, status=status)
 
-if not jobs:
+
+def jobs_table(jobs) -> None:
+    st.caption(formato.plural(len(jobs), "job"))
+    st.dataframe(
+        [
+            {
+                "Job": j.id,
+                "Cliente": j.cliente_nome,
+                "Status": j.status_label + (f" ({j.progresso}%)" if j.status == "running"
+                                            and j.progresso is not None else "")
+                          + (" — aguardando aprovação" if j.aguardando_aprovacao else ""),
+                "Conversas usadas": j.conversas_usadas,
+                "Método": "DPO (correções)" if j.metodo == "dpo" else "Supervisionado",
+                "Modelo": j.modelo_fine_tuned or j.modelo_base,
+                "Custo": format_brl(j.custo_real if j.custo_real is not None else j.custo_estimado),
+                "Criado em": when(j.created_at),
+                "Concluído em": when(j.completed_at),
+                "Iniciado por": j.iniciado_por or "—",
+                "Erro": j.erro or "",
+            }
+            for j in jobs
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+
+
+if jobs:
+    jobs_table(jobs)
+else:
     st.info("Nenhum job de fine-tuning com esses filtros.")
-    avaliacoes(cliente_id)
-    st.stop()
-
-st.caption(formato.plural(len(jobs), "job"))
-st.dataframe(
-    [
-        {
-            "Job": j.id,
-            "Cliente": j.cliente_nome,
-            "Status": j.status_label + (f" ({j.progresso}%)" if j.status == "running"
-                                        and j.progresso is not None else "")
-                      + (" — aguardando aprovação" if j.aguardando_aprovacao else ""),
-            "Conversas usadas": j.conversas_usadas,
-            "Método": "DPO (correções)" if j.metodo == "dpo" else "Supervisionado",
-            "Modelo": j.modelo_fine_tuned or j.modelo_base,
-            "Custo": format_brl(j.custo_real if j.custo_real is not None else j.custo_estimado),
-            "Criado em": when(j.created_at),
-            "Concluído em": when(j.completed_at),
-            "Iniciado por": j.iniciado_por or "—",
-            "Erro": j.erro or "",
-        }
-        for j in jobs
-    ],
-    hide_index=True,
-    width="stretch",
-)
-
 avaliacoes(cliente_id)
+admin_ratings(cliente_id)

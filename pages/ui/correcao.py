@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.db import session_scope
 from core.errors import CuradoriaError
+from core.formato import plural
 from core.review.corrections import corrections_of, remove_correction, save_correction
 from pages.ui.common import current_user, plain, session_still_valid, show_error, when
 
@@ -29,18 +30,21 @@ def _correcoes(conversa_id: int) -> dict:
         return corrections_of(session, conversa_id)
 
 
-def first_messages(mensagens, conversa_id: int) -> None:
-    """The card's first lines; a corrected bot answer has its correction under it."""
+def first_messages(mensagens, conversa_id: int, linha=None) -> None:
+    """The card's first lines (each written by `linha`, whole by default); a corrected bot
+    answer has its correction under it."""
     correcoes = _correcoes(conversa_id)
+    linha = linha or (lambda m: f"{'Cliente' if m.role == 'user' else 'Bot'}: {m.conteudo}")
     # One container: the card keeps its number of elements whatever the corrections, so
     # Streamlit keeps the state of what follows (the open "Ver conversa completa").
     with st.container():
         for m in mensagens:
-            st.text(f"{'Cliente' if m.role == 'user' else 'Bot'}: {m.conteudo}")
+            st.text(linha(m))
             if m.id in correcoes:
                 st.text(f"Correção: {correcoes[m.id].resposta_correta}")
         if mais := len(set(correcoes) - {m.id for m in mensagens}):
-            st.caption(f"Mais {mais} resposta(s) do bot corrigida(s) em \"Ver conversa completa\".")
+            st.caption(f"Mais {plural(mais, 'resposta do bot corrigida', 'respostas do bot corrigidas')} "
+                       "em \"Ver conversa completa\".")
 
 
 # --- callbacks (run before the page's own login check: each checks the session) ---------
