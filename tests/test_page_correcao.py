@@ -33,13 +33,19 @@ def _rows(engine):
                 for c in session.scalars(select(Correcao))]
 
 
+def _open(at, conversa_id: int):
+    """Open the card's "Ver conversa completa" (a closed card reads no messages)."""
+    at.session_state[f"abrir-{conversa_id}"] = True
+    return at.run()
+
+
 def _texts(at) -> list[str]:
     return [t.value for t in at.text]
 
 
 def test_write_edit_and_remove_a_correction_on_the_card(engine):
     conversa_id, user_id, bot_id = _seed(engine)
-    at = logged_in_dashboard(engine, page=PAGE)
+    at = _open(logged_in_dashboard(engine, page=PAGE), conversa_id)
     assert not at.exception, at.exception
     assert not [b for b in at.button if b.key == f"corr-corrigir-{user_id}"]  # customer's: no button
 
@@ -78,7 +84,7 @@ def test_write_edit_and_remove_a_correction_on_the_card(engine):
 
 def test_cancel_leaves_nothing_and_the_linked_conversation_has_its_own_controls(engine):
     conversa_id, _, bot_id = _seed(engine)
-    at = logged_in_dashboard(engine, page=PAGE)
+    at = _open(logged_in_dashboard(engine, page=PAGE), conversa_id)
     at.button(key=f"corr-corrigir-{bot_id}").click().run()
     at.button(key=f"corr-cancelar-{bot_id}").click().run()
     assert _rows(engine) == [] and at.button(key=f"corr-corrigir-{bot_id}")
@@ -118,10 +124,11 @@ def test_a_correction_past_the_card_s_first_lines_is_announced_on_the_card(engin
     def build(session):
         loja = add_cliente(session)
         conversa = add_conversa(session, loja, ["Oi", "Olá!", "Abre domingo?", "Não.", "Certeza?", "Sim."])
+        ids["conversa"] = conversa.id
         ids["ultima"] = max(session.scalars(select(Mensagem.id).where(Mensagem.conversa_id == conversa.id)))
         from core.review.corrections import save_correction
         save_correction(session, ids["ultima"], "Sim, das 8h às 12h.", "ana")
     seed_engine(engine, build)
-    at = logged_in_dashboard(engine, page=PAGE)
-    assert any("Mais 1 resposta(s) do bot corrigida(s)" in shown(c.value) for c in at.caption)
+    at = _open(logged_in_dashboard(engine, page=PAGE), ids["conversa"])
+    assert any("Mais 1 resposta do bot corrigida" in shown(c.value) for c in at.caption)
     assert "Sim, das 8h às 12h." in _texts(at)  # in the full conversation
