@@ -9,9 +9,7 @@ from the other end, so the last page is as cheap as the first.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import ColumnElement, func, literal_column, select, text, update
 from sqlalchemy.orm import Session
@@ -29,11 +27,11 @@ from core.db.tables import (
 )
 from core.errors import InvalidInput, NotFound
 from core.ingest.phones import format_whatsapp
+from core.review.search_index import HL_END, HL_START, query_stems
 
 SEARCH_CAP = 10_000
 PRIMEIRAS_MENSAGENS = 3
 FILTROS_AVALIACAO = (*AVALIACOES, SEM_AVALIACAO)
-_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -62,6 +60,9 @@ class ConversaLinha:
     modelo_usado: str | None
     total_mensagens: int
     primeiras_mensagens: list[MensagemLinha] = field(default_factory=list)
+    # With a word search: the matching part of the conversa, each matched word between
+    # HL_START and HL_END (core.review.search_index); the text itself is never markup.
+    trecho: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,13 +168,6 @@ def _rollup_conditions(f: _Filtros) -> list[ColumnElement[bool]]:
     return conds
 
 
-def search_words(busca: str) -> list[str]:
-    """The words of a search text, lower-case and without accents."""
-    plain = unicodedata.normalize("NFKD", busca.casefold())
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
-    return _WORD.findall(plain)
-
-
 def _search_condition(session: Session, busca: str) -> ColumnElement[bool]:
     """Full-text match on the conversa's words; a literal substring when there are none.
 
@@ -188,15 +182,19 @@ def _search_condition(session: Session, busca: str) -> ColumnElement[bool]:
                 select(ConversaBusca.conversa_id).where(ConversaBusca.documento.op("@@")(tsquery))
             )
         return _substring_condition(func.strpos, busca)
-    words = search_words(busca)
-    if not words:
+    stems = query_stems(busca)
+    if not stems:
         return _substring_condition(func.instr, busca)
-    # Prefix match: SQLite has no Portuguese stemmer, "entrega" finds "entregas".
-    match = " ".join(f'"{w}"*' for w in words)
+    # The FTS index holds the stem of each word (core.review.search_index): every word of
+    # the search, in any order and any form ("entregas" finds "entrega").
     return Conversa.id.in_(
         select(literal_column("rowid")).select_from(text("conversas_fts"))
-        .where(text("conversas_fts MATCH :fts_match").bindparams(fts_match=match))
+        .where(text("conversas_fts MATCH :fts_match").bindparams(fts_match=_fts_match(stems)))
     )
+
+
+def _fts_match(stems: list[str]) -> str:
+    return " ".join(f'"{s}"' for s in stems)
 
 
 def _pg_tsquery(busca: str):
@@ -237,8 +235,44 @@ def list_conversations(session: Session, *, cliente_id: int | None = None,
         ids = ids[offset:offset + por_pagina]
     else:
         ids = _page_ids(session, source, offset, por_pagina, total if exato else None)
-    return ConversasPage(conversas=_rows(session, ids), total=total, page=page, pages=pages,
+    conversas = _rows(session, ids)
+    if f.busca and conversas:
+        trechos = _snippets(session, ids, f.busca)
+        conversas = [replace(c, trecho=trechos.get(c.id)) for c in conversas]
+    return ConversasPage(conversas=conversas, total=total, page=page, pages=pages,
                          total_exato=exato, por_pagina=por_pagina)
+
+
+_PG_STAND_INS = "\ue002\ue003"
+_PG_PUT_BACK = str.maketrans(_PG_STAND_INS, "<&")
+SNIPPET_OPTIONS = (f'StartSel="{HL_START}", StopSel="{HL_END}", MaxWords=24, MinWords=8, '
+                   'MaxFragments=2, FragmentDelimiter=" … "')
+
+
+def _snippets(session: Session, ids: list[int], busca: str) -> dict[int, str]:
+    """conversa id -> the part of its text that matches, matched words between markers."""
+    if session.get_bind().dialect.name == "postgresql":
+        if not session.scalar(select(func.numnode(_pg_tsquery(busca)))):
+            return {}
+        rows = session.execute(text(
+            "SELECT conversa_id, ts_headline('curadoria_pt', translate(left(string_agg("
+            "conteudo, ' ' ORDER BY enviada_em, id), 200000), :src, :dst), "
+            "plainto_tsquery('portuguese', curadoria_unaccent(:busca)), :options) "
+            "FROM mensagens WHERE conversa_id = ANY(:ids) GROUP BY conversa_id"),
+            {"src": "<&" + _PG_STAND_INS + HL_START + HL_END, "dst": _PG_STAND_INS,
+             "busca": busca, "options": SNIPPET_OPTIONS, "ids": ids})
+        # ts_headline drops what its parser takes for HTML tags and entities: it is given
+        # stand-ins for < and &, put back here.
+        rows = [(i, t and t.translate(_PG_PUT_BACK)) for i, t in rows]
+    else:
+        stems = query_stems(busca)
+        if not stems:
+            return {}
+        rows = session.execute(text(
+            "SELECT rowid, snippet(conversas_fts, 0, :start, :end, '…', 24) FROM conversas_fts "
+            f"WHERE conversas_fts MATCH :m AND rowid IN ({', '.join(str(int(i)) for i in ids)})"),
+            {"start": HL_START, "end": HL_END, "m": _fts_match(stems)})
+    return {conversa_id: trecho for conversa_id, trecho in rows if trecho}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from core.review.analysis import PROBLEMAS, get_suggestions, problem_condition
 from core.clientes.directory import list_clientes
 from core.review.conversations import count_ratings, get_conversation, list_conversations, rate_conversation
 from core.db import session_scope
+from core.review.search_index import search_behind_since
 from core.errors import CuradoriaError
 from pages.ui.common import (
     current_user,
@@ -25,6 +26,7 @@ from pages.ui.common import (
     show_error,
     when,
 )
+from pages.ui.highlight import highlighted
 
 require_login()  # before anything touches the database
 
@@ -203,6 +205,8 @@ def render_card(conversa, sugestao=None, expandida: bool = False, prefixo: str =
             if conversa.avaliado_em:
                 st.caption(f"Avaliada por {plain(conversa.avaliado_por or '—')} "
                            f"em {when(conversa.avaliado_em)}")
+        if conversa.trecho:
+            st.markdown("…" + highlighted(conversa.trecho) + "…")
         for m in conversa.primeiras_mensagens:
             st.text(f"{'Cliente' if m.role == 'user' else 'Bot'}: {m.conteudo}")
         with st.expander("Ver conversa completa", expanded=expandida):
@@ -231,6 +235,9 @@ def results(filtros: dict) -> None:
         st.markdown(f"**Neste filtro:** {counter_text(filtradas)}")
     total = numero(pagina.total) if pagina.total_exato else f"mais de {numero(pagina.total)}"
     st.caption(f"{total} conversas · página {pagina.page} de {numero(pagina.pages)}")
+    if filtros.get("busca") and (atraso := search_behind()):
+        st.caption(f"Índice de busca atualizado até {when(atraso)}: mensagens gravadas depois "
+                   "ainda não aparecem na busca.")
     if not pagina.conversas:
         st.info("Nenhuma conversa encontrada com esses filtros.")
         return
@@ -244,6 +251,11 @@ def results(filtros: dict) -> None:
     info.caption(f"Página {pagina.page} de {numero(pagina.pages)}")
     nxt.button("Próxima", icon=":material/chevron_right:", disabled=pagina.page >= pagina.pages,
                on_click=go_to, args=(pagina.page + 1,), key="pagina-proxima")
+
+
+def search_behind():
+    with session_scope() as session:
+        return search_behind_since(session)
 
 
 def close_linked() -> None:
