@@ -2,6 +2,12 @@
 >= 10x the seed's own read path, measured in the same run).
 
     .venv/bin/python bench/ingest.py [--conversas 138000] [--seed-sample 200000]
+    .venv/bin/python bench/ingest.py --forma chats [--mensagens 1000000] [--contatos 12000]
+
+--forma chats loads data shaped like real WhatsApp chats instead of the demo
+(bench/chats_shape.py: ~5 messages per conversa, returning contacts, collisions,
+malformed entries). The import's time includes bringing search up to date
+(core.review.search_index.update_search), which is also timed on its own.
 
 It creates its own database (curadoria_bench_ingest) and a unique Redis key prefix, loads
 the demo with `python -m core demo --redis`, times `core.ingest.pipeline.ingest_cliente` (first run,
@@ -81,6 +87,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversas", type=int, default=138_000,
                         help="demo conversas to load (~7.25 messages each; 138,000 ~ 1M messages)")
+    parser.add_argument("--forma", choices=("demo", "chats"), default="demo",
+                        help="demo: the demo generator; chats: shaped like real chats")
+    parser.add_argument("--mensagens", type=int, default=1_000_000,
+                        help="--forma chats: list entries to write")
+    parser.add_argument("--contatos", type=int, default=12_000,
+                        help="--forma chats: returning contacts")
     parser.add_argument("--seed-sample", type=int, default=200_000,
                         help="list entries read one GET at a time for the seed's read path")
     parser.add_argument("--sem-derivados", action="store_true",
@@ -104,13 +116,34 @@ def main() -> None:
         engine = get_engine(url)
         with session_scope(engine) as session:
             ensure_cliente(session, "bench", "Bench", redis_url=REDIS_URL, redis_prefix=prefix)
-        load_demo(prefix, args.conversas)
+        if args.forma == "chats":
+            from bench.chats_shape import load_chats
+            from core.clock import to_epoch_ms, utcnow
+
+            started = time.perf_counter()
+            load_chats(client, prefix, args.mensagens, to_epoch_ms(utcnow()), args.contatos)
+            print(f"chats: {args.mensagens:,} entries, {args.contatos:,} contacts "
+                  f"(carga: {time.perf_counter() - started:.1f} s)")
+        else:
+            load_demo(prefix, args.conversas)
+        import core.ingest.pipeline as pipeline
+
+        search_s: list[float] = []
+        update_search = pipeline.update_search
+
+        def timed_update_search(engine):
+            started = time.perf_counter()
+            try:
+                return update_search(engine)
+            finally:
+                search_s.append(time.perf_counter() - started)
+        pipeline.update_search = timed_update_search
         listed = client.llen(prefix + "all_conversations")
 
         if args.sem_derivados:
             # Diagnostic: how much of the import is the search index and analysis queue.
             with engine.begin() as conn:
-                conn.execute(text("ALTER TABLE mensagens DISABLE TRIGGER trg_conversas_busca_insert"))
+                conn.execute(text("ALTER TABLE mensagens DISABLE TRIGGER trg_busca_pendentes_insert"))
                 conn.execute(text("ALTER TABLE mensagens DISABLE TRIGGER trg_analise_fila_insert"))
         first = ingest_cliente(engine, "bench")
         print(first.texto())
@@ -127,6 +160,7 @@ def main() -> None:
         print(f"list entries: {listed:,}; messages stored: {stored:,} in {conversas:,} conversas")
         print(f"import, first run: {first.segundos:.1f} s -> {ours:,.0f} list entries/s "
               f"({first.mensagens_novas / first.segundos:,.0f} new messages/s)")
+        print(f"  of which bringing search up to date: {search_s[0]:.1f} s")
         print(f"import, second run: {second.segundos:.2f} s, {second.mensagens_novas} new messages")
         print(f"seed read path: LRANGE {listed:,} keys in {lrange_s:.1f} s; {seed_n:,} GETs in "
               f"{seed_s:.1f} s -> {seed:,.0f} entries/s")

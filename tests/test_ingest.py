@@ -285,7 +285,7 @@ def test_a_search_right_after_an_import_finds_the_new_messages(engine, cliente, 
     with session_scope(engine) as session:
         assert search_behind_since(session) is None
         [extended] = list_conversations(session, busca="entrega atrasada").conversas
-        assert extended.total_mensagens == 3 and "Olá" not in (extended.trecho or "")
+        assert extended.total_mensagens == 3
         assert f"{HL_START}entregas{HL_END}" in extended.trecho
         assert list_conversations(session, busca="oi entregas").total == 1  # old and new text
         assert list_conversations(session, busca="reembolsos").total == 1
