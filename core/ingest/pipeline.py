@@ -34,7 +34,7 @@ import os
 import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -273,10 +273,26 @@ def _walk(run: _Run) -> None:
 
 
 def _consume(run: _Run, get) -> None:
-    while (batch := get()) is not None:
-        if isinstance(batch, BaseException):
-            raise batch
-        _write_chunk(run, batch)
+    # PostgreSQL: search documents of the chunks already committed are built on another
+    # connection while the next chunks are read and written (the import's own
+    # update_search then only has the last ones left). SQLite has one writer at a time.
+    search: Future | None = None
+    catch_up = ThreadPoolExecutor(1, thread_name_prefix="ingest-search") \
+        if run.engine.dialect.name == "postgresql" else None
+    try:
+        while (batch := get()) is not None:
+            if isinstance(batch, BaseException):
+                raise batch
+            _write_chunk(run, batch)
+            if catch_up is not None and (search is None or search.done()):
+                if search is not None:
+                    search.result()
+                search = catch_up.submit(update_search, run.engine)
+        if search is not None:
+            search.result()
+    finally:
+        if catch_up is not None:
+            catch_up.shutdown(wait=True)
 
 
 def _consume_from_thread(run, client, state, list_key, position, length) -> None:
