@@ -236,6 +236,9 @@ def ingest_all(engine: Engine) -> list[IngestSummary]:
     return results
 
 
+# PostgreSQL: build search documents on another connection during the import (else all
+# at the end of the run). bench/ingest.py --busca-no-fim compares the two.
+SEARCH_DURING_IMPORT = True
 # Below this many list entries a reader thread is cheaper than starting a process.
 PROCESS_THRESHOLD = 200_000
 
@@ -278,7 +281,7 @@ def _consume(run: _Run, get) -> None:
     # update_search then only has the last ones left). SQLite has one writer at a time.
     search: Future | None = None
     catch_up = ThreadPoolExecutor(1, thread_name_prefix="ingest-search") \
-        if run.engine.dialect.name == "postgresql" else None
+        if run.engine.dialect.name == "postgresql" and SEARCH_DURING_IMPORT else None
     try:
         while (batch := get()) is not None:
             if isinstance(batch, BaseException):
