@@ -171,16 +171,20 @@ def _rollup_conditions(f: _Filtros) -> list[ColumnElement[bool]]:
 def _search_condition(session: Session, busca: str) -> ColumnElement[bool]:
     """Full-text match on the conversa's words; a literal substring when there are none.
 
-    The text is never parsed as query syntax: both databases get the stems of its words
-    (core.review.search_index.query_stems), PostgreSQL as a tsquery of quoted lexemes, FTS5
-    as quoted strings. Only punctuation, emoji or stop words: no word to look for.
+    The text is always a bound parameter and never parsed as query syntax: PostgreSQL
+    gets it through plainto_tsquery, FTS5 gets each word as a quoted string.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        tsquery = _pg_tsquery(busca)
+        # Only punctuation, emoji or stop words: no lexeme to look for.
+        if session.scalar(select(func.numnode(tsquery))):
+            return Conversa.id.in_(
+                select(ConversaBusca.conversa_id).where(ConversaBusca.documento.op("@@", return_type=Boolean)(tsquery))
+            )
+        return _substring_condition(func.strpos, busca)
     stems = query_stems(busca)
-    postgres = session.get_bind().dialect.name == "postgresql"
     if not stems:
-        return _substring_condition(func.strpos if postgres else func.instr, busca)
-    if postgres:
-        return Conversa.id.in_(select(ConversaBusca.conversa_id).where(_pg_match(stems)))
+        return _substring_condition(func.instr, busca)
     # The FTS index holds the stem of each word (core.review.search_index): every word of
     # the search, in any order and any form ("entregas" finds "entrega").
     return Conversa.id.in_(
@@ -193,13 +197,8 @@ def _fts_match(stems: list[str]) -> str:
     return " ".join(f'"{s}"' for s in stems)
 
 
-def _pg_tsquery(stems: list[str]):
-    """Every stem (alphanumeric only, see query_stems), as a tsquery taken literally."""
-    return func.to_tsquery("simple", " & ".join(f"'{s}'" for s in stems))
-
-
-def _pg_match(stems: list[str]) -> ColumnElement[bool]:
-    return ConversaBusca.documento.op("@@", return_type=Boolean)(_pg_tsquery(stems))
+def _pg_tsquery(busca: str):
+    return func.plainto_tsquery("portuguese", func.curadoria_unaccent(busca))
 
 
 def _substring_condition(position, busca: str) -> ColumnElement[bool]:
@@ -253,21 +252,23 @@ SNIPPET_OPTIONS = (f'StartSel="{HL_START}", StopSel="{HL_END}", MaxWords=24, Min
 
 def _snippets(session: Session, ids: list[int], busca: str) -> dict[int, str]:
     """conversa id -> the part of its text that matches, matched words between markers."""
-    stems = query_stems(busca)
-    if not stems:
-        return {}
     if session.get_bind().dialect.name == "postgresql":
+        if not session.scalar(select(func.numnode(_pg_tsquery(busca)))):
+            return {}
         rows = session.execute(text(
             "SELECT conversa_id, ts_headline('curadoria_pt', translate(left(string_agg("
             "conteudo, ' ' ORDER BY enviada_em, id), 200000), :src, :dst), "
-            "to_tsquery('simple', :q), :options) "
+            "plainto_tsquery('portuguese', curadoria_unaccent(:busca)), :options) "
             "FROM mensagens WHERE conversa_id = ANY(:ids) GROUP BY conversa_id"),
             {"src": "<&" + _PG_STAND_INS + HL_START + HL_END, "dst": _PG_STAND_INS,
-             "q": " & ".join(f"'{s}'" for s in stems), "options": SNIPPET_OPTIONS, "ids": ids})
+             "busca": busca, "options": SNIPPET_OPTIONS, "ids": ids})
         # ts_headline drops what its parser takes for HTML tags and entities: it is given
         # stand-ins for < and &, put back here.
         rows = [(i, t and t.translate(_PG_PUT_BACK)) for i, t in rows]
     else:
+        stems = query_stems(busca)
+        if not stems:
+            return {}
         rows = session.execute(text(
             "SELECT rowid, snippet(conversas_fts, 0, :start, :end, '…', 24) FROM conversas_fts "
             f"WHERE conversas_fts MATCH :m AND rowid IN ({', '.join(str(int(i)) for i in ids)})"),
@@ -288,10 +289,11 @@ def _source(session: Session, f: _Filtros) -> _Source:
     # A PostgreSQL word search is answered from conversas_busca alone (it carries copies
     # of the filter columns): no join back to conversas for thousands of matches.
     if f.busca and f.condicao is None and session.get_bind().dialect.name == "postgresql":
-        stems = query_stems(f.busca)
-        if stems:
+        tsquery = _pg_tsquery(f.busca)
+        if session.scalar(select(func.numnode(tsquery))):
             return _Source(ConversaBusca.conversa_id, ConversaBusca.iniciada_em,
-                           [_pg_match(stems), *_filter_conditions(ConversaBusca, f)])
+                           [ConversaBusca.documento.op("@@", return_type=Boolean)(tsquery),
+                            *_filter_conditions(ConversaBusca, f)])
     return _Source(Conversa.id, Conversa.iniciada_em, _conversa_conditions(session, f))
 
 

@@ -96,29 +96,6 @@ def query_stems(busca: str) -> list[str]:
     return stems
 
 
-# PostgreSQL's limits: a lexeme under 2 KB, a tsvector under 1 MB (the text past this many
-# characters is not searchable, as before).
-MAX_LEXEME_BYTES = 2046
-MAX_DOCUMENT_CHARS = 200_000
-
-
-def tsvector_of(texto: str) -> str:
-    """PostgreSQL's document: the distinct stems of the words, stop words left out, as
-    tsvector input (stems are alphanumeric, so quoting them is enough)."""
-    stems = {_lexeme(w) for w in _WORD.findall(texto[:MAX_DOCUMENT_CHARS])}
-    stems.discard(None)
-    return " ".join(f"'{s}'" for s in stems)
-
-
-@functools.lru_cache(maxsize=100_000)
-def _lexeme(word: str) -> str | None:
-    """A word's lexeme in PostgreSQL's document; None for stop words and huge words."""
-    if _fold(word) in STOP_WORDS:
-        return None
-    s = stem(word)
-    return s if len(s.encode()) <= MAX_LEXEME_BYTES else None
-
-
 def document_text(contents) -> str:
     """A conversa's searchable text: its messages in order, without highlight markers."""
     return unicodedata.normalize("NFC", " ".join(contents)).translate(_NO_MARKERS)
@@ -176,24 +153,23 @@ def _refresh_postgres(conn: Connection, limit: int) -> tuple[int, bool]:
         "ORDER BY conversa_id FOR UPDATE SKIP LOCKED", {"ids": sorted(existing)})}
     ids = [i for i in claimed if i not in existing or i in free]
     if ids:
-        contents = _contents(conn, ids)
-        docs = [(i, tsvector_of(document_text(contents[i]))) for i in ids if i in contents]
         conn.exec_driver_sql("""
             INSERT INTO conversas_busca AS b
                 (conversa_id, cliente_id, iniciada_em, status, avaliacao, documento)
             SELECT c.id, c.cliente_id, c.iniciada_em, c.status, c.avaliacao, d.documento
-            FROM unnest(%(ids)s::integer[], %(docs)s::tsvector[]) AS d (conversa_id, documento)
+            FROM (SELECT conversa_id,
+                         curadoria_documento(string_agg(conteudo, ' ' ORDER BY enviada_em, id))
+                             AS documento
+                  FROM mensagens WHERE conversa_id = ANY(%(ids)s) GROUP BY conversa_id) AS d
             JOIN conversas c ON c.id = d.conversa_id
             ORDER BY c.id
             ON CONFLICT (conversa_id) DO UPDATE SET
                 documento = EXCLUDED.documento, cliente_id = EXCLUDED.cliente_id,
                 iniciada_em = EXCLUDED.iniciada_em, status = EXCLUDED.status,
-                avaliacao = EXCLUDED.avaliacao""",
-            {"ids": [i for i, _ in docs], "docs": [d for _, d in docs]})
-        empty = [i for i in ids if i not in contents]
-        if empty:
-            conn.exec_driver_sql("DELETE FROM conversas_busca WHERE conversa_id = ANY(%(ids)s)",
-                                 {"ids": empty})
+                avaliacao = EXCLUDED.avaliacao""", {"ids": ids})
+        conn.exec_driver_sql(
+            "DELETE FROM conversas_busca b WHERE b.conversa_id = ANY(%(ids)s) AND NOT EXISTS "
+            "(SELECT 1 FROM mensagens m WHERE m.conversa_id = b.conversa_id)", {"ids": ids})
         conn.exec_driver_sql("DELETE FROM busca_pendentes WHERE conversa_id = ANY(%(ids)s)",
                              {"ids": ids})
     return len(ids), len(claimed) == limit and bool(ids)
@@ -206,7 +182,11 @@ def _refresh_sqlite(conn: Connection, limit: int) -> tuple[int, bool]:
         "busca_pendentes ORDER BY conversa_id LIMIT :n) RETURNING conversa_id"), {"n": limit}))
     if not ids:
         return 0, False
-    contents = _contents(conn, ids)
+    contents: dict[int, list[str]] = {}
+    for conversa_id, conteudo in conn.execute(
+            select(Mensagem.conversa_id, Mensagem.conteudo).where(Mensagem.conversa_id.in_(ids))
+            .order_by(Mensagem.conversa_id, Mensagem.enviada_em, Mensagem.id)):
+        contents.setdefault(conversa_id, []).append(conteudo)
     rows = []
     for c in conn.execute(select(Conversa.id, Conversa.cliente_id, Conversa.iniciada_em,
                                  Conversa.status, Conversa.avaliacao)
@@ -225,16 +205,6 @@ def _refresh_sqlite(conn: Connection, limit: int) -> tuple[int, bool]:
                                                 "avaliacao", "documento", "termos")})
         conn.execute(stmt, rows)
     return len(ids), len(ids) == limit
-
-
-def _contents(conn: Connection, ids: list[int]) -> dict[int, list[str]]:
-    """conversa id -> its messages' text in order (conversas without messages left out)."""
-    contents: dict[int, list[str]] = {}
-    for conversa_id, conteudo in conn.execute(
-            select(Mensagem.conversa_id, Mensagem.conteudo).where(Mensagem.conversa_id.in_(ids))
-            .order_by(Mensagem.conversa_id, Mensagem.enviada_em, Mensagem.id)):
-        contents.setdefault(conversa_id, []).append(conteudo)
-    return contents
 
 
 def search_behind_since(conn_or_session) -> dt.datetime | None:

@@ -1,15 +1,14 @@
-"""Search documents built after the writes, from a queue; the same stems on both databases.
+"""Search documents built after the writes, from a queue; word forms on SQLite; snippets.
 
-0004's triggers that appended each new message to its conversa's search document (and
-rebuilt it in SQL on updates and deletes) are replaced by triggers that only queue the
-conversa in `busca_pendentes`; core.review.search_index.update_search rebuilds the queued
-documents from all their messages, in Python (the import calls it before it ends). Both
-databases get the Snowball Portuguese stem of every word (PostgreSQL's algorithm): on
-PostgreSQL as the tsvector `documento` (stop words left out), on SQLite in
-`conversas_busca.termos`, which the FTS5 table indexes while reading `documento` (the
-text) for snippets. PostgreSQL gains the text search configuration `curadoria_pt`
-(portuguese with unaccent per word) for ts_headline on the original text. Every
-conversa is queued again; on SQLite this migration rebuilds them at once.
+The per-statement trigger that appended each new message to its conversa's search
+document (0004) is replaced by one that only queues the conversa in `busca_pendentes`;
+core.review.search_index.update_search rebuilds the queued documents from all their
+messages (the import calls it before it ends). PostgreSQL keeps its document format and
+its rebuild triggers for updated and deleted messages, and gains the text search
+configuration `curadoria_pt` (portuguese with unaccent per word) for ts_headline on the
+original text. SQLite's FTS5 table now indexes `conversas_busca.termos`, the Snowball
+Portuguese stem of each word of the document, computed in Python: its triggers on
+`mensagens` only queue, and this migration rebuilds every document once.
 
 Revision ID: 0016
 Revises: 0010
@@ -22,36 +21,9 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
-def _pg_rebuild_function(name: str, source: str) -> str:
-    """0004's statement trigger function rebuilding the documents in SQL (downgrade)."""
-    return f"""
-CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM conversas_busca b
-    WHERE b.conversa_id IN ({source})
-      AND NOT EXISTS (SELECT 1 FROM mensagens m WHERE m.conversa_id = b.conversa_id);
-    INSERT INTO conversas_busca AS b
-        (conversa_id, cliente_id, iniciada_em, status, avaliacao, documento)
-    SELECT c.id, c.cliente_id, c.iniciada_em, c.status, c.avaliacao, d.documento
-    FROM (SELECT m.conversa_id,
-                 curadoria_documento(string_agg(m.conteudo, ' ' ORDER BY m.enviada_em, m.id))
-                     AS documento
-          FROM mensagens m WHERE m.conversa_id IN ({source}) GROUP BY m.conversa_id) AS d
-    JOIN conversas c ON c.id = d.conversa_id
-    ORDER BY c.id
-    ON CONFLICT (conversa_id) DO UPDATE SET documento = EXCLUDED.documento;
-    RETURN NULL;
-END $$;
-"""
-
-
 PG_UPGRADE = """
 DROP TRIGGER trg_conversas_busca_insert ON mensagens;
 DROP FUNCTION conversas_busca_anexar();
-DROP TRIGGER trg_conversas_busca_update ON mensagens;
-DROP TRIGGER trg_conversas_busca_delete ON mensagens;
-DROP FUNCTION conversas_busca_reconstruir_update();
-DROP FUNCTION conversas_busca_reconstruir();
 
 CREATE FUNCTION busca_pendentes_marcar() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -65,20 +37,6 @@ END $$;
 CREATE TRIGGER trg_busca_pendentes_insert AFTER INSERT ON mensagens
     REFERENCING NEW TABLE AS novas
     FOR EACH STATEMENT EXECUTE FUNCTION busca_pendentes_marcar();
-CREATE TRIGGER trg_busca_pendentes_update_novas AFTER UPDATE ON mensagens
-    REFERENCING NEW TABLE AS novas
-    FOR EACH STATEMENT EXECUTE FUNCTION busca_pendentes_marcar();
-CREATE TRIGGER trg_busca_pendentes_update_antigas AFTER UPDATE ON mensagens
-    REFERENCING OLD TABLE AS novas
-    FOR EACH STATEMENT EXECUTE FUNCTION busca_pendentes_marcar();
-CREATE TRIGGER trg_busca_pendentes_delete AFTER DELETE ON mensagens
-    REFERENCING OLD TABLE AS novas
-    FOR EACH STATEMENT EXECUTE FUNCTION busca_pendentes_marcar();
-
--- Documents are now built in Python (core.review.search_index): every one again, by the
--- next import or poller cycle; until then the previous ones answer (near-identical).
-INSERT INTO busca_pendentes (conversa_id, marcada_em)
-SELECT id, timezone('UTC', statement_timestamp()) FROM conversas;
 
 CREATE TEXT SEARCH CONFIGURATION curadoria_pt (COPY = portuguese);
 ALTER TEXT SEARCH CONFIGURATION curadoria_pt
@@ -87,20 +45,8 @@ ALTER TEXT SEARCH CONFIGURATION curadoria_pt
 
 PG_DOWNGRADE = """
 DROP TEXT SEARCH CONFIGURATION curadoria_pt;
-DROP TRIGGER trg_busca_pendentes_delete ON mensagens;
-DROP TRIGGER trg_busca_pendentes_update_antigas ON mensagens;
-DROP TRIGGER trg_busca_pendentes_update_novas ON mensagens;
 DROP TRIGGER trg_busca_pendentes_insert ON mensagens;
 DROP FUNCTION busca_pendentes_marcar();
-""" + _pg_rebuild_function("conversas_busca_reconstruir", "SELECT conversa_id FROM antigas") \
-    + _pg_rebuild_function("conversas_busca_reconstruir_update",
-                           "SELECT conversa_id FROM antigas UNION SELECT conversa_id FROM novas") + """
-CREATE TRIGGER trg_conversas_busca_update AFTER UPDATE ON mensagens
-    REFERENCING OLD TABLE AS antigas NEW TABLE AS novas
-    FOR EACH STATEMENT EXECUTE FUNCTION conversas_busca_reconstruir_update();
-CREATE TRIGGER trg_conversas_busca_delete AFTER DELETE ON mensagens
-    REFERENCING OLD TABLE AS antigas
-    FOR EACH STATEMENT EXECUTE FUNCTION conversas_busca_reconstruir();
 CREATE FUNCTION conversas_busca_anexar() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO conversas_busca AS b
