@@ -101,9 +101,6 @@ def main() -> None:
     parser.add_argument("--sem-derivados", action="store_true",
                         help="diagnostic: disable the search-index and analysis-queue triggers "
                         "on mensagens during the import, to see what they cost")
-    parser.add_argument("--busca-no-fim", action="store_true",
-                        help="diagnostic: build search documents only at the end of the run, "
-                        "not on another connection during it")
     parser.add_argument("--keep", action="store_true", help="keep the database and the keys")
     args = parser.parse_args()
 
@@ -145,7 +142,6 @@ def main() -> None:
                 search_s.append(time.perf_counter() - started)
         if update_search is not None:
             pipeline.update_search = timed_update_search
-        pipeline.SEARCH_DURING_IMPORT = not args.busca_no_fim
         listed = client.llen(prefix + "all_conversations")
 
         if args.sem_derivados:
@@ -169,10 +165,7 @@ def main() -> None:
         print(f"list entries: {listed:,}; messages stored: {stored:,} in {conversas:,} conversas")
         print(f"import, first run: {first.segundos:.1f} s -> {ours:,.0f} list entries/s "
               f"({first.mensagens_novas / first.segundos:,.0f} new messages/s)")
-        # update_search runs on a background connection after each chunk (PostgreSQL) and
-        # once more at the end, on the import's own path.
-        print(f"  search documents: {sum(first_search[:-1]):.1f} s in the background "
-              f"({len(first_search) - 1} calls), {first_search[-1]:.1f} s at the end of the run")
+        print(f"  of which bringing queued search documents up to date: {sum(first_search):.1f} s")
         print(f"import, second run: {second.segundos:.2f} s, {second.mensagens_novas} new messages")
         print(f"seed read path: LRANGE {listed:,} keys in {lrange_s:.1f} s; {seed_n:,} GETs in "
               f"{seed_s:.1f} s -> {seed:,.0f} entries/s")

@@ -114,15 +114,15 @@ def test_search_results_show_the_matching_words_in_bold_and_the_rest_as_written(
 
 def test_search_says_until_when_its_index_is_up_to_date(engine, dados):
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO mensagens (conversa_id, cliente_id, role, conteudo, enviada_em, "
-                          "redis_key) VALUES (:c, :l, 'user', 'reembolso', :t, 'k-nova')"),
-                     {"c": dados["outra"], "l": dados["outra_loja_id"], "t": dt.datetime(2026, 11, 13)})
+        conn.execute(text("DELETE FROM conversas_busca WHERE conversa_id = :c"), {"c": dados["outra"]})
+        conn.execute(text("INSERT INTO busca_pendentes (conversa_id, marcada_em) VALUES (:c, :t)"),
+                     {"c": dados["outra"], "t": dt.datetime(2026, 11, 13, 12)})
     at = page(engine)
-    at.text_input(key="f_busca").input("reembolso").run()
-    assert any(c.value.startswith("Índice de busca atualizado até ") for c in at.caption)
+    at.text_input(key="f_busca").input("trocar").run()
+    assert any(c.value.startswith("Índice de busca atualizado até 13/11/2026") for c in at.caption)
     assert card_ids(at) == []
     update_search(engine)
-    at.text_input(key="f_busca").input("reembolsos").run()
+    at.text_input(key="f_busca").input("troca").run()
     assert card_ids(at) == [dados["outra"]]
     assert not any("Índice de busca" in c.value for c in at.caption)
 

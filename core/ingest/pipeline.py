@@ -34,7 +34,7 @@ import os
 import queue
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -122,7 +122,8 @@ def ingest_cliente(engine: Engine, slug: str, redis_url: str | None = None) -> I
     try:
         close_abandoned_runs(engine, locks, exclude=run.importacao_id)
         _walk(run)
-        # Search documents are built here, after the writes, not by a trigger per chunk:
+        # Conversas queued for search (SQLite: its documents hold stems computed in Python;
+        # PostgreSQL builds them in the insert trigger) are built before the run ends, so
         # a search right after this import finds what it brought.
         update_search(engine)
     except redis.RedisError as exc:
@@ -236,9 +237,6 @@ def ingest_all(engine: Engine) -> list[IngestSummary]:
     return results
 
 
-# PostgreSQL: build search documents on another connection during the import (else all
-# at the end of the run). bench/ingest.py --busca-no-fim compares the two.
-SEARCH_DURING_IMPORT = True
 # Below this many list entries a reader thread is cheaper than starting a process.
 PROCESS_THRESHOLD = 200_000
 
@@ -276,26 +274,10 @@ def _walk(run: _Run) -> None:
 
 
 def _consume(run: _Run, get) -> None:
-    # PostgreSQL: search documents of the chunks already committed are built on another
-    # connection while the next chunks are read and written (the import's own
-    # update_search then only has the last ones left). SQLite has one writer at a time.
-    search: Future | None = None
-    catch_up = ThreadPoolExecutor(1, thread_name_prefix="ingest-search") \
-        if run.engine.dialect.name == "postgresql" and SEARCH_DURING_IMPORT else None
-    try:
-        while (batch := get()) is not None:
-            if isinstance(batch, BaseException):
-                raise batch
-            _write_chunk(run, batch)
-            if catch_up is not None and (search is None or search.done()):
-                if search is not None:
-                    search.result()
-                search = catch_up.submit(update_search, run.engine)
-        if search is not None:
-            search.result()
-    finally:
-        if catch_up is not None:
-            catch_up.shutdown(wait=True)
+    while (batch := get()) is not None:
+        if isinstance(batch, BaseException):
+            raise batch
+        _write_chunk(run, batch)
 
 
 def _consume_from_thread(run, client, state, list_key, position, length) -> None:

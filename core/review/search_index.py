@@ -1,22 +1,22 @@
-"""Search documents, built after the writes: a queue of changed conversas and its catch-up.
+"""Search documents: word forms on both databases, and a queue of documents to build.
 
-Writers (the import, the demo, any tool's SQL) only mark a conversa as changed: a trigger
-on `mensagens` puts its id in `busca_pendentes` (migration 0016). `update_search` then
-rebuilds each marked conversa's document from all of its messages, in batches, and takes
-it off the queue in the same transaction. The import calls it before it ends, so a search
-right after an import finds what it brought; the page says when the queue is not empty
-(`search_behind_since`).
-
-A document is always rebuilt from every message of the conversa, never appended to, so a
-conversa's document is either its previous whole text or its current whole text.
-
-Word forms: PostgreSQL indexes `to_tsvector('portuguese', unaccent(text))`. SQLite's FTS5
-has no Portuguese stemmer, so the FTS index receives, for each word of the text, the
-Snowball Portuguese stem of the word (the algorithm PostgreSQL's `portuguese_stem` uses),
-one token per word in the same order (`terms_of`). The FTS5 table reads its content from
+PostgreSQL indexes `to_tsvector('portuguese', unaccent(text))`, kept by 0004's statement
+triggers on `mensagens` inside the import's own (parallel) writers. SQLite's FTS5 has no
+Portuguese stemmer, so its index receives, for each word of the text, the Snowball
+Portuguese stem of the word (the algorithm PostgreSQL's `portuguese_stem` uses), one
+token per word in the same order (`terms_of`); the FTS5 table reads its content from
 `conversas_busca.documento`, the original text, so `snippet()` shows the original words
-and highlights the ones at the matched positions. Queries drop PostgreSQL's Portuguese stop
-words and stem the rest the same way, so both databases find the same conversas.
+and highlights the ones at the matched positions. Queries drop PostgreSQL's Portuguese
+stop words and stem the rest the same way, so both databases find the same conversas.
+
+Stems are computed in Python, so on SQLite the triggers on `mensagens` only put the
+conversa in `busca_pendentes` (migration 0016) and `update_search` rebuilds each queued
+conversa's document from all its messages, in batches, taking it off the queue in the
+same transaction. The import calls it before it ends (a search right after an import
+finds what it brought), as does each poller cycle; the page says when the queue is not
+empty (`search_behind_since`). A document is always rebuilt from every message of the
+conversa, never appended to, so it is either the previous whole text or the current one.
+On PostgreSQL the queue is only filled by hand (update_search rebuilds those in SQL).
 """
 from __future__ import annotations
 

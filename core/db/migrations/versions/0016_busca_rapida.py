@@ -1,14 +1,17 @@
-"""Search documents built after the writes, from a queue; word forms on SQLite; snippets.
+"""Search: pt-BR word forms on SQLite, snippets, and a queue of documents built after the writes.
 
-The per-statement trigger that appended each new message to its conversa's search
-document (0004) is replaced by one that only queues the conversa in `busca_pendentes`;
-core.review.search_index.update_search rebuilds the queued documents from all their
-messages (the import calls it before it ends). PostgreSQL keeps its document format and
-its rebuild triggers for updated and deleted messages, and gains the text search
-configuration `curadoria_pt` (portuguese with unaccent per word) for ts_headline on the
-original text. SQLite's FTS5 table now indexes `conversas_busca.termos`, the Snowball
-Portuguese stem of each word of the document, computed in Python: its triggers on
-`mensagens` only queue, and this migration rebuilds every document once.
+SQLite: FTS5 has no Portuguese stemmer, so its index now holds `conversas_busca.termos`,
+the Snowball Portuguese stem of each word of the document (PostgreSQL's algorithm),
+computed in Python by core.review.search_index; the FTS5 table reads `documento` (the
+text) for snippets. Its triggers on `mensagens` only queue the conversa in
+`busca_pendentes`; update_search builds the queued documents (the import calls it before
+it ends), and this migration rebuilds every document once.
+
+PostgreSQL keeps 0004's statement triggers (its documents are computed by the database
+inside the import's parallel writers; building them after the import measured slower on
+two cores, docs/BENCHMARKS.md) and gains the text search configuration `curadoria_pt`
+(portuguese with unaccent per word) for ts_headline on the original text. The queue table
+exists there too, for any conversa a tool wants rebuilt.
 
 Revision ID: 0016
 Revises: 0010
@@ -22,62 +25,12 @@ branch_labels = None
 depends_on = None
 
 PG_UPGRADE = """
-DROP TRIGGER trg_conversas_busca_insert ON mensagens;
-DROP FUNCTION conversas_busca_anexar();
-
-CREATE FUNCTION busca_pendentes_marcar() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    -- DO UPDATE (not NOTHING): it waits for a catch-up holding the row, then queues again.
-    INSERT INTO busca_pendentes AS p (conversa_id, marcada_em)
-    SELECT DISTINCT conversa_id, timezone('UTC', statement_timestamp())
-    FROM novas ORDER BY conversa_id
-    ON CONFLICT (conversa_id) DO UPDATE SET marcada_em = p.marcada_em;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER trg_busca_pendentes_insert AFTER INSERT ON mensagens
-    REFERENCING NEW TABLE AS novas
-    FOR EACH STATEMENT EXECUTE FUNCTION busca_pendentes_marcar();
-
 CREATE TEXT SEARCH CONFIGURATION curadoria_pt (COPY = portuguese);
 ALTER TEXT SEARCH CONFIGURATION curadoria_pt
     ALTER MAPPING FOR hword, hword_part, word WITH unaccent, portuguese_stem;
 """
 
-PG_DOWNGRADE = """
-DROP TEXT SEARCH CONFIGURATION curadoria_pt;
-DROP TRIGGER trg_busca_pendentes_insert ON mensagens;
-DROP FUNCTION busca_pendentes_marcar();
-CREATE FUNCTION conversas_busca_anexar() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO conversas_busca AS b
-        (conversa_id, cliente_id, iniciada_em, status, avaliacao, documento)
-    SELECT c.id, c.cliente_id, c.iniciada_em, c.status, c.avaliacao, n.documento
-    FROM (SELECT conversa_id,
-                 curadoria_documento(string_agg(conteudo, ' ' ORDER BY enviada_em, id)) AS documento
-          FROM novas GROUP BY conversa_id) AS n
-    JOIN conversas c ON c.id = n.conversa_id
-    ORDER BY c.id
-    ON CONFLICT (conversa_id) DO UPDATE
-    SET documento = CASE WHEN pg_column_size(b.documento) < 500000
-                         THEN b.documento || EXCLUDED.documento
-                         ELSE b.documento END;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER trg_conversas_busca_insert AFTER INSERT ON mensagens
-    REFERENCING NEW TABLE AS novas
-    FOR EACH STATEMENT EXECUTE FUNCTION conversas_busca_anexar();
-"""
-
-PG_REBUILD_PENDING = """
-INSERT INTO conversas_busca AS b (conversa_id, cliente_id, iniciada_em, status, avaliacao, documento)
-SELECT c.id, c.cliente_id, c.iniciada_em, c.status, c.avaliacao, d.documento
-FROM (SELECT conversa_id,
-             curadoria_documento(string_agg(conteudo, ' ' ORDER BY enviada_em, id)) AS documento
-      FROM mensagens WHERE conversa_id IN (SELECT conversa_id FROM busca_pendentes)
-      GROUP BY conversa_id) AS d
-JOIN conversas c ON c.id = d.conversa_id
-ON CONFLICT (conversa_id) DO UPDATE SET documento = EXCLUDED.documento
-"""
+PG_DOWNGRADE = "DROP TEXT SEARCH CONFIGURATION curadoria_pt;"
 
 QUEUE = "INSERT INTO busca_pendentes (conversa_id, marcada_em) VALUES (NEW.conversa_id, datetime('now')) " \
         "ON CONFLICT (conversa_id) DO NOTHING;"
@@ -182,7 +135,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(PG_REBUILD_PENDING)  # what 0004's triggers would have written by now
         op.execute(PG_DOWNGRADE)
     else:
         for name in ("trg_busca_pendentes_delete", "trg_busca_pendentes_update",
