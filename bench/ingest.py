@@ -147,7 +147,7 @@ def main() -> None:
         if args.sem_derivados:
             # Diagnostic: how much of the import is the search index and analysis queue.
             with engine.begin() as conn:
-                conn.execute(text("ALTER TABLE mensagens DISABLE TRIGGER trg_busca_pendentes_insert"))
+                conn.execute(text("ALTER TABLE mensagens DISABLE TRIGGER trg_conversas_busca_insert"))
                 conn.execute(text("ALTER TABLE mensagens DISABLE TRIGGER trg_analise_fila_insert"))
         first = ingest_cliente(engine, "bench")
         print(first.texto())
