@@ -2,6 +2,12 @@
 >= 10x the seed's own read path, measured in the same run).
 
     .venv/bin/python bench/ingest.py [--conversas 138000] [--seed-sample 200000]
+    .venv/bin/python bench/ingest.py --forma chats [--mensagens 1000000] [--contatos 12000]
+
+--forma chats loads data shaped like real WhatsApp chats instead of the demo
+(bench/chats_shape.py: ~5 messages per conversa, returning contacts, collisions,
+malformed entries). The import's time includes bringing search up to date
+(core.review.search_index.update_search), which is also timed on its own.
 
 It creates its own database (curadoria_bench_ingest) and a unique Redis key prefix, loads
 the demo with `python -m core demo --redis`, times `core.ingest.pipeline.ingest_cliente` (first run,
@@ -29,7 +35,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-DB_NAME = "curadoria_bench_ingest"
+DB_NAME = os.environ.get("BENCH_INGEST_DB", "curadoria_bench_ingest")
 
 
 def recreate_database(admin) -> str:
@@ -59,7 +65,10 @@ def seed_read_path(client: redis.Redis, prefix: str, sample: int) -> tuple[int, 
     for key in keys[:sample]:
         value = client.get(key)
         if value is not None:
-            json.loads(value)
+            try:
+                json.loads(value)
+            except ValueError:  # malformed entry (--forma chats): skipped, as the seed's try does
+                pass
         read += 1
     return read, lrange_s, time.perf_counter() - started
 
@@ -81,6 +90,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversas", type=int, default=138_000,
                         help="demo conversas to load (~7.25 messages each; 138,000 ~ 1M messages)")
+    parser.add_argument("--forma", choices=("demo", "chats"), default="demo",
+                        help="demo: the demo generator; chats: shaped like real chats")
+    parser.add_argument("--mensagens", type=int, default=1_000_000,
+                        help="--forma chats: list entries to write")
+    parser.add_argument("--contatos", type=int, default=12_000,
+                        help="--forma chats: returning contacts")
     parser.add_argument("--seed-sample", type=int, default=200_000,
                         help="list entries read one GET at a time for the seed's read path")
     parser.add_argument("--sem-derivados", action="store_true",
@@ -104,7 +119,29 @@ def main() -> None:
         engine = get_engine(url)
         with session_scope(engine) as session:
             ensure_cliente(session, "bench", "Bench", redis_url=REDIS_URL, redis_prefix=prefix)
-        load_demo(prefix, args.conversas)
+        if args.forma == "chats":
+            from bench.chats_shape import load_chats
+            from core.clock import to_epoch_ms, utcnow
+
+            started = time.perf_counter()
+            load_chats(client, prefix, args.mensagens, to_epoch_ms(utcnow()), args.contatos)
+            print(f"chats: {args.mensagens:,} entries, {args.contatos:,} contacts "
+                  f"(carga: {time.perf_counter() - started:.1f} s)")
+        else:
+            load_demo(prefix, args.conversas)
+        import core.ingest.pipeline as pipeline
+
+        search_s: list[float] = []  # of the first run
+        update_search = getattr(pipeline, "update_search", None)  # None: code before 0016
+
+        def timed_update_search(engine):
+            started = time.perf_counter()
+            try:
+                return update_search(engine)
+            finally:
+                search_s.append(time.perf_counter() - started)
+        if update_search is not None:
+            pipeline.update_search = timed_update_search
         listed = client.llen(prefix + "all_conversations")
 
         if args.sem_derivados:
@@ -114,6 +151,7 @@ def main() -> None:
                 conn.execute(text("ALTER TABLE mensagens DISABLE TRIGGER trg_analise_fila_insert"))
         first = ingest_cliente(engine, "bench")
         print(first.texto())
+        first_search = list(search_s) or [0.0]
         second = ingest_cliente(engine, "bench")
         print(second.texto())
         with engine.connect() as conn:
@@ -127,6 +165,7 @@ def main() -> None:
         print(f"list entries: {listed:,}; messages stored: {stored:,} in {conversas:,} conversas")
         print(f"import, first run: {first.segundos:.1f} s -> {ours:,.0f} list entries/s "
               f"({first.mensagens_novas / first.segundos:,.0f} new messages/s)")
+        print(f"  of which bringing queued search documents up to date: {sum(first_search):.1f} s")
         print(f"import, second run: {second.segundos:.2f} s, {second.mensagens_novas} new messages")
         print(f"seed read path: LRANGE {listed:,} keys in {lrange_s:.1f} s; {seed_n:,} GETs in "
               f"{seed_s:.1f} s -> {seed:,.0f} entries/s")

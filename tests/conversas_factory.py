@@ -7,6 +7,7 @@ import itertools
 from core.clock import local_day
 from core.db import session_scope
 from core.db.tables import Cliente, Conversa, Mensagem
+from core.review.search_index import refresh_all
 
 _seq = itertools.count(1)
 BASE = dt.datetime(2026, 11, 10, 15, 0)
@@ -41,6 +42,7 @@ def add_conversa(session, cliente: Cliente, mensagens: list[str] | None = None, 
             enviada_em=inicio + dt.timedelta(minutes=i), redis_key=f"conversation:{n}:{i}",
         ))
     session.flush()
+    refresh_all(session.connection())  # what the import and the poller do after writing
     return conversa
 
 

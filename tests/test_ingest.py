@@ -271,6 +271,26 @@ def test_later_messages_extend_the_still_open_conversa(engine, cliente, bot):
     assert to_epoch_ms(conversa.ultima_mensagem_em) == start + 10 * MIN
 
 
+def test_a_search_right_after_an_import_finds_the_new_messages(engine, cliente, bot):
+    from core.review.conversations import list_conversations
+    from core.review.search_index import HL_END, HL_START, search_behind_since
+
+    start = now_ms() - 20 * MIN
+    bot.store(NUMERO, "user", "oi", start)
+    bot.store(NUMERO, "assistant", "Olá! Como posso ajudar?", start + 3_000)
+    ingest_cliente(engine, cliente)
+    bot.store(NUMERO, "user", "Minhas entregas chegaram atrasadas", start + 10 * MIN)
+    bot.store("5511911112222", "user", "quero um reembolso", start + 11 * MIN)
+    ingest_cliente(engine, cliente)
+    with session_scope(engine) as session:
+        assert search_behind_since(session) is None
+        [extended] = list_conversations(session, busca="entrega atrasada").conversas
+        assert extended.total_mensagens == 3
+        assert f"{HL_START}entregas{HL_END}" in extended.trecho
+        assert list_conversations(session, busca="oi entregas").total == 1  # old and new text
+        assert list_conversations(session, busca="reembolsos").total == 1
+
+
 def test_messages_after_the_inactivity_window_start_a_new_conversa(engine, cliente, bot):
     start = now_ms() - 3 * 3_600_000
     dialogue(bot, start, turns=1)
@@ -465,7 +485,25 @@ def _snapshot(engine) -> dict:
             "resumo": rows("SELECT dia, status, avaliacao, total FROM conversas_resumo WHERE total <> 0"),
             "fila": rows("SELECT c.whatsapp, c.iniciada_em FROM analise_fila f "
                          "JOIN conversas c ON c.id = f.conversa_id"),
+            "busca": _searches(engine),
         }
+
+
+SEARCHES = ["entregas", "entrega atrasada", "atrasada entrega", "reembolso", "cancelar pedidos",
+            "trocar tamanho", "boleto", "rastreio", "nota fiscal", "pix"]
+
+
+def _searches(engine) -> dict:
+    """What a search finds right after the import: (number, start) of each match."""
+    from core.review.conversations import list_conversations
+
+    found = {}
+    with session_scope(engine) as session:
+        for busca in SEARCHES:
+            page = list_conversations(session, busca=busca, por_pagina=100)
+            found[busca] = (page.total, sorted((c.whatsapp, _as_text(c.iniciada_em))
+                                               for c in page.conversas))
+    return found
 
 
 def _counts(summary) -> tuple:
@@ -522,6 +560,7 @@ def test_postgresql_fast_path_and_sqlite_import_the_same_input_identically(
     assert first[2] == len(pg_result[2]["conversas"]) and first[3] > 0  # some extended by a later chunk
     assert first[6] == {"chave_invalida": 1, "json_invalido": 1, "role_desconhecido": 1}
     assert len({c[3] for c in pg_result[2]["conversas"]}) > 20  # many local days: several shards
+    assert sum(total > 0 for total, _ in pg_result[2]["busca"].values()) >= 5  # searches find things
 
 
 def test_two_large_imports_at_the_same_time_add_nothing_twice(engine, cliente, bot, redis_client,

@@ -4,10 +4,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from core.db import session_scope as session_scope_for
 from core.db.tables import AvaliacaoHistorico, Conversa
+from core.review.search_index import update_search
 from tests.conversas_factory import add_cliente, add_conversa, seed_engine
 from tests.pages_helpers import logged_in_dashboard
 
@@ -94,6 +95,36 @@ def test_search_finds_the_conversas_that_mention_the_word(engine, dados):
     assert sorted(card_ids(at)) == sorted(dados["entrega"])
     assert at.query_params["q"] == "ENTREGÁ"
     assert "Neste filtro:** 0 boas, 0 ruins, 2 sem avaliação" in markdown(at)
+
+
+def test_search_results_show_the_matching_words_in_bold_and_the_rest_as_written(engine, dados):
+    def build(session):
+        loja = add_cliente(session, "hostil", "Hostil")
+        add_conversa(session, loja, ["as entregas atrasaram <b>**oi**</b> [x](javascript:alert(1))"])
+    seed_engine(engine, build)
+    at = page(engine)
+    at.text_input(key="f_busca").input("entrega atrasada").run()
+    snippets = [m for m in markdown(at).split("\n") if "**" in m and "Todas" not in m
+                and "Neste filtro" not in m]
+    [snippet] = snippets
+    assert "**entregas** **atrasaram**" in snippet
+    assert "\\<b\\>\\*\\*oi\\*\\*\\</b\\>" in snippet and "\\[x\\]\\(javascript" in snippet
+    assert not any("Índice de busca" in c.value for c in at.caption)
+
+
+def test_search_says_until_when_its_index_is_up_to_date(engine, dados):
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM conversas_busca WHERE conversa_id = :c"), {"c": dados["outra"]})
+        conn.execute(text("INSERT INTO busca_pendentes (conversa_id, marcada_em) VALUES (:c, :t)"),
+                     {"c": dados["outra"], "t": dt.datetime(2026, 11, 13, 12)})
+    at = page(engine)
+    at.text_input(key="f_busca").input("trocar").run()
+    assert any(c.value.startswith("Índice de busca atualizado até 13/11/2026") for c in at.caption)
+    assert card_ids(at) == []
+    update_search(engine)
+    at.text_input(key="f_busca").input("troca").run()
+    assert card_ids(at) == [dados["outra"]]
+    assert not any("Índice de busca" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("busca", ['"', "&", "|", "!", ":*", "(", ")", "%", "_", "\\", "😀"])

@@ -459,10 +459,12 @@ Index("ix_conversas_status_iniciada", Conversa.status, Conversa.iniciada_em, Con
 
 
 class ConversaBusca(Base):
-    """The searchable text of one conversa, kept by triggers on `mensagens`.
+    """The searchable text of one conversa, rebuilt from its messages after they are written
+    (core.review.search_index; `busca_pendentes` is the queue).
 
     PostgreSQL: a tsvector (portuguese config over unaccented text) with a GIN index.
-    SQLite: the concatenated text, indexed by the FTS5 table `conversas_fts`.
+    SQLite: the concatenated text, and in `termos` the stem of each of its words, which the
+    FTS5 table `conversas_fts` indexes (reading `documento` for snippets).
     """
 
     __tablename__ = "conversas_busca"
@@ -481,6 +483,17 @@ class ConversaBusca(Base):
     status: Mapped[str] = mapped_column(String(20))
     avaliacao: Mapped[str | None] = mapped_column(String(10))
     documento: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
+    termos: Mapped[str | None] = mapped_column(Text)  # SQLite only (NULL on PostgreSQL)
+
+
+class BuscaPendente(Base):
+    """Conversas whose messages changed since their search document was built (a trigger on
+    `mensagens` adds them; core.review.search_index.update_search takes them off)."""
+
+    __tablename__ = "busca_pendentes"
+
+    conversa_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    marcada_em: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 # Search objects that only exist on one backend and that the models cannot describe.

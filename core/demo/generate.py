@@ -19,6 +19,7 @@ from sqlalchemy import Engine, delete, func, select, text
 from core.clock import from_epoch_ms, local_day, local_midnight_utc, to_epoch_ms, utcnow
 from core.db.tables import Cliente, Conversa
 from core.demo import content as C
+from core.review.search_index import update_search
 
 DIA_MS = 86_400_000
 JANELA_DIAS = 62  # a little over Redis' 60 days, so some list entries point at expired keys
@@ -318,6 +319,7 @@ def load_database(engine: Engine, conversas: Iterable[DemoConversa], anchor: dt.
         with engine.begin() as conn:
             conn.execute(text("SELECT setval(pg_get_serial_sequence('conversas', 'id'),"
                               " (SELECT COALESCE(max(id), 1) FROM conversas))"))
+    update_search(engine)
     return summary
 
 

@@ -73,6 +73,7 @@ from core.ingest.source import (
 )
 from core.ingest.summary import IngestSummary
 from core.ingest.write import WRITER_SHARDS, _finish, _write_chunk
+from core.review.search_index import update_search
 
 log = logging.getLogger("curadoria.ingest")
 
@@ -122,6 +123,10 @@ def ingest_cliente(engine: Engine, slug: str, redis_url: str | None = None) -> I
     try:
         close_abandoned_runs(engine, locks, exclude=run.importacao_id)
         _walk(run)
+        # Conversas queued for search (SQLite: its documents hold stems computed in Python;
+        # PostgreSQL builds them in the insert trigger) are built before the run ends, so
+        # a search right after this import finds what it brought.
+        update_search(engine)
     except redis.RedisError as exc:
         log.info("redis read failed for %s: %s: %s", slug, type(exc).__name__, exc)
         run.summary.erro = (f"não foi possível ler o Redis {mask_url(run.source.url)}: "
@@ -225,6 +230,12 @@ def ingest_all(engine: Engine) -> list[IngestSummary]:
         except Exception as exc:  # noqa: BLE001 - one cliente must not stop the others
             log.exception("import of %s failed", slug)
             results.append(IngestSummary(cliente=slug, erro=f"erro inesperado: {exc}"))
+    try:  # messages written by anyone else (a tool's SQL, a failed run) reach search too
+        update_search(engine)
+    except Exception as exc:  # noqa: BLE001 - the next cycle tries again
+        if database_failure(exc) is None:
+            raise
+        log.info("search index not brought up to date: %s", database_failure(exc))
     return results
 
 

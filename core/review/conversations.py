@@ -9,11 +9,9 @@ from the other end, so the last page is as cheap as the first.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from sqlalchemy import ColumnElement, func, literal_column, select, text, update
+from sqlalchemy import Boolean, ColumnElement, func, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
 from core.clock import local_midnight_utc, utcnow
@@ -30,11 +28,11 @@ from core.db.tables import (
 from core.errors import InvalidInput, NotFound
 from core.ingest.phones import format_whatsapp
 from core.review.ratings import Motivo, record_reason
+from core.review.search_index import HL_END, HL_START, query_stems
 
 SEARCH_CAP = 10_000
 PRIMEIRAS_MENSAGENS = 3
 FILTROS_AVALIACAO = (*AVALIACOES, SEM_AVALIACAO)
-_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,9 @@ class ConversaLinha:
     modelo_usado: str | None
     total_mensagens: int
     primeiras_mensagens: list[MensagemLinha] = field(default_factory=list)
+    # With a word search: the matching part of the conversa, each matched word between
+    # HL_START and HL_END (core.review.search_index); the text itself is never markup.
+    trecho: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,13 +169,6 @@ def _rollup_conditions(f: _Filtros) -> list[ColumnElement[bool]]:
     return conds
 
 
-def search_words(busca: str) -> list[str]:
-    """The words of a search text, lower-case and without accents."""
-    plain = unicodedata.normalize("NFKD", busca.casefold())
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
-    return _WORD.findall(plain)
-
-
 def _search_condition(session: Session, busca: str) -> ColumnElement[bool]:
     """Full-text match on the conversa's words; a literal substring when there are none.
 
@@ -186,18 +180,22 @@ def _search_condition(session: Session, busca: str) -> ColumnElement[bool]:
         # Only punctuation, emoji or stop words: no lexeme to look for.
         if session.scalar(select(func.numnode(tsquery))):
             return Conversa.id.in_(
-                select(ConversaBusca.conversa_id).where(ConversaBusca.documento.op("@@")(tsquery))
+                select(ConversaBusca.conversa_id).where(ConversaBusca.documento.op("@@", return_type=Boolean)(tsquery))
             )
         return _substring_condition(func.strpos, busca)
-    words = search_words(busca)
-    if not words:
+    stems = query_stems(busca)
+    if not stems:
         return _substring_condition(func.instr, busca)
-    # Prefix match: SQLite has no Portuguese stemmer, "entrega" finds "entregas".
-    match = " ".join(f'"{w}"*' for w in words)
+    # The FTS index holds the stem of each word (core.review.search_index): every word of
+    # the search, in any order and any form ("entregas" finds "entrega").
     return Conversa.id.in_(
         select(literal_column("rowid")).select_from(text("conversas_fts"))
-        .where(text("conversas_fts MATCH :fts_match").bindparams(fts_match=match))
+        .where(text("conversas_fts MATCH :fts_match").bindparams(fts_match=_fts_match(stems)))
     )
+
+
+def _fts_match(stems: list[str]) -> str:
+    return " ".join(f'"{s}"' for s in stems)
 
 
 def _pg_tsquery(busca: str):
@@ -237,9 +235,46 @@ def list_conversations(session: Session, *, cliente_id: int | None = None,
         ids = [row[0] for row in sorted(matches, key=lambda r: (r[1], r[0]), reverse=True)]
         ids = ids[offset:offset + por_pagina]
     else:
-        ids = _page_ids(session, source, offset, por_pagina, total if exato else None)
-    return ConversasPage(conversas=_rows(session, ids), total=total, page=page, pages=pages,
+        ids = _page_ids(session, _walking(source) if matches is not None else source, offset,
+                        por_pagina, total if exato else None)
+    conversas = _rows(session, ids)
+    if f.busca and conversas:
+        trechos = _snippets(session, ids, f.busca)
+        conversas = [replace(c, trecho=trechos.get(c.id)) for c in conversas]
+    return ConversasPage(conversas=conversas, total=total, page=page, pages=pages,
                          total_exato=exato, por_pagina=por_pagina)
+
+
+_PG_STAND_INS = "\ue002\ue003"
+_PG_PUT_BACK = str.maketrans(_PG_STAND_INS, "<&")
+SNIPPET_OPTIONS = (f'StartSel="{HL_START}", StopSel="{HL_END}", MaxWords=24, MinWords=8, '
+                   'MaxFragments=2, FragmentDelimiter=" … "')
+
+
+def _snippets(session: Session, ids: list[int], busca: str) -> dict[int, str]:
+    """conversa id -> the part of its text that matches, matched words between markers."""
+    if session.get_bind().dialect.name == "postgresql":
+        if not session.scalar(select(func.numnode(_pg_tsquery(busca)))):
+            return {}
+        rows = session.execute(text(
+            "SELECT conversa_id, ts_headline('curadoria_pt', translate(left(string_agg("
+            "conteudo, ' ' ORDER BY enviada_em, id), 200000), :src, :dst), "
+            "plainto_tsquery('portuguese', curadoria_unaccent(:busca)), :options) "
+            "FROM mensagens WHERE conversa_id = ANY(:ids) GROUP BY conversa_id"),
+            {"src": "<&" + _PG_STAND_INS + HL_START + HL_END, "dst": _PG_STAND_INS,
+             "busca": busca, "options": SNIPPET_OPTIONS, "ids": ids})
+        # ts_headline drops what its parser takes for HTML tags and entities: it is given
+        # stand-ins for < and &, put back here.
+        rows = [(i, t and t.translate(_PG_PUT_BACK)) for i, t in rows]
+    else:
+        stems = query_stems(busca)
+        if not stems:
+            return {}
+        rows = session.execute(text(
+            "SELECT rowid, snippet(conversas_fts, 0, :start, :end, '…', 24) FROM conversas_fts "
+            f"WHERE conversas_fts MATCH :m AND rowid IN ({', '.join(str(int(i)) for i in ids)})"),
+            {"start": HL_START, "end": HL_END, "m": _fts_match(stems)})
+    return {conversa_id: trecho for conversa_id, trecho in rows if trecho}
 
 
 @dataclass(frozen=True)
@@ -258,7 +293,7 @@ def _source(session: Session, f: _Filtros) -> _Source:
         tsquery = _pg_tsquery(f.busca)
         if session.scalar(select(func.numnode(tsquery))):
             return _Source(ConversaBusca.conversa_id, ConversaBusca.iniciada_em,
-                           [ConversaBusca.documento.op("@@")(tsquery),
+                           [ConversaBusca.documento.op("@@", return_type=Boolean)(tsquery),
                             *_filter_conditions(ConversaBusca, f)])
     return _Source(Conversa.id, Conversa.iniciada_em, _conversa_conditions(session, f))
 
@@ -275,6 +310,16 @@ def _search_matches(session: Session, source: _Source) -> list | None:
         return None
     query = select(source.id, source.iniciada_em).where(*source.conds).limit(SEARCH_CAP + 1)
     return session.execute(query).all()
+
+
+def _walking(source: _Source) -> _Source:
+    """More than SEARCH_CAP matches: the page is read by walking the start-time index and
+    testing each row, which meets 20 matches within a few thousand rows. The test is
+    written so that the GIN index cannot serve it: the planner underestimates matches of
+    several words that occur together (it multiplies their frequencies) and would read
+    and sort every match instead."""
+    match, *rest = source.conds
+    return _Source(source.id, source.iniciada_em, [match.is_(True), *rest])
 
 
 def _count(session: Session, f: _Filtros, source: _Source) -> tuple[int, bool]:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.clientes.directory import list_clientes
 from core.db import session_scope
+from core.review.search_index import search_behind_since
 from core.errors import CuradoriaError
 from core.formato import plural
 from core.review.analysis import get_suggestions
@@ -108,6 +109,9 @@ def results(filtros: dict) -> None:
     revisar.page_link("pages/screens/revisar.py", label="Revisar uma a uma",
                       icon=":material/rate_review:", query_params=filter_values(),
                       help="Abre a fila de revisão com estes filtros (teclas 1, 2, A, P, V).")
+    if filtros.get("busca") and (atraso := search_behind()):
+        st.caption(f"Índice de busca atualizado até {when(atraso)}: mensagens gravadas depois "
+                   "ainda não aparecem na busca.")
     if not pagina.conversas:
         st.info("Nenhuma conversa encontrada com esses filtros.")
         return
@@ -120,6 +124,11 @@ def results(filtros: dict) -> None:
         render_card(conversa, sugestoes.get(conversa.id))
     pager(pagina, "")
     scroll_to_top()  # last: the new page is in place, and nothing after it shifts
+
+
+def search_behind():
+    with session_scope() as session:
+        return search_behind_since(session)
 
 
 def close_linked() -> None:

@@ -15,6 +15,7 @@ from core.review.ratings import accept_suggestions, rate_many, rating_history
 from pages.ui import correcao
 from pages.ui.common import current_user, numero, plain, session_still_valid, when
 from pages.ui.filtros import AVALIACOES, STATUS
+from pages.ui.highlight import highlighted
 from pages.ui.historico_avaliacoes import history_table
 from pages.ui.rotulos import rotulo_da_conversa
 
@@ -165,6 +166,8 @@ def render_card(conversa, sugestao=None, expandida: bool = False, prefixo: str =
                 aceitar.button("Aceitar sugestão", key=f"{prefixo}aceitar-{conversa.id}",
                                icon=":material/done_all:", on_click=accept, args=(conversa.id,),
                                help=f"Avaliar como {AVALIACOES[sugerida].lower()}, como a análise sugere.")
+        if conversa.trecho:  # the search's matched words, highlighted; the rest is escaped text
+            st.markdown("…" + highlighted(conversa.trecho) + "…")
         if conversa.primeiras_mensagens:
             correcao.first_messages(conversa.primeiras_mensagens[:LINHAS], conversa.id, first_line)
         _full_conversation(conversa, expandida, prefixo)
