@@ -27,7 +27,6 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import FunctionElement
@@ -456,44 +455,6 @@ Index("ix_conversas_avaliacao_iniciada", Conversa.avaliacao, Conversa.iniciada_e
       postgresql_include=["cliente_id", "status"])
 Index("ix_conversas_status_iniciada", Conversa.status, Conversa.iniciada_em, Conversa.id,
       postgresql_include=["cliente_id", "avaliacao"])
-
-
-class ConversaBusca(Base):
-    """The searchable text of one conversa, rebuilt from its messages after they are written
-    (core.review.search_index; `busca_pendentes` is the queue).
-
-    PostgreSQL: a tsvector (portuguese config over unaccented text) with a GIN index.
-    SQLite: the concatenated text, and in `termos` the stem of each of its words, which the
-    FTS5 table `conversas_fts` indexes (reading `documento` for snippets).
-    """
-
-    __tablename__ = "conversas_busca"
-
-    __table_args__ = (
-        Index("ix_conversas_busca_iniciada", "iniciada_em", "conversa_id"),
-    )
-
-    conversa_id: Mapped[int] = mapped_column(
-        ForeignKey("conversas.id", ondelete="CASCADE"), primary_key=True
-    )
-    # Copies of the conversa's filter and sort columns (kept by triggers on `conversas`),
-    # so a search with filters is answered from this table alone.
-    cliente_id: Mapped[int] = mapped_column(Integer)
-    iniciada_em: Mapped[dt.datetime] = mapped_column(DateTime)
-    status: Mapped[str] = mapped_column(String(20))
-    avaliacao: Mapped[str | None] = mapped_column(String(10))
-    documento: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
-    termos: Mapped[str | None] = mapped_column(Text)  # SQLite only (NULL on PostgreSQL)
-
-
-class BuscaPendente(Base):
-    """Conversas whose messages changed since their search document was built (a trigger on
-    `mensagens` adds them; core.review.search_index.update_search takes them off)."""
-
-    __tablename__ = "busca_pendentes"
-
-    conversa_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    marcada_em: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 # Search objects that only exist on one backend and that the models cannot describe.

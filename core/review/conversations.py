@@ -21,10 +21,10 @@ from core.db.tables import (
     STATUS_CONVERSA,
     Cliente,
     Conversa,
-    ConversaBusca,
     ConversaResumo,
     Mensagem,
 )
+from core.db.tables_busca import ConversaBusca
 from core.errors import InvalidInput, NotFound
 from core.ingest.phones import format_whatsapp
 from core.review.ratings import Motivo, record_reason

@@ -30,7 +30,8 @@ import unicodedata
 from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from core.db.tables import BuscaPendente, Conversa, ConversaBusca, Mensagem
+from core.db.tables import Conversa, Mensagem
+from core.db.tables_busca import BuscaPendente, ConversaBusca
 
 log = logging.getLogger("curadoria.review")
 

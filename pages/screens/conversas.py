@@ -23,7 +23,7 @@ from pages.ui.cartao import (
     render_card,
     selected_ids,
 )
-from pages.ui.common import numero, plain, require_login, rerun_app_unless_logged_in, show_error
+from pages.ui.common import numero, plain, require_login, rerun_app_unless_logged_in, show_error, when
 from pages.ui.filtros import filter_values, read_filters, sync_url
 from pages.ui.navegador import run_once
 
