@@ -114,6 +114,33 @@ def test_search_combines_with_filters_and_counts(session, loja):
     assert count_ratings(session, busca="troca") == {"boa": 1, "ruim": 1, "sem": 0}
 
 
+def test_search_pages_are_newest_first_each_match_once_and_clamped(session, loja):
+    # Same start time for pairs: ties are ordered by id, newest first, as the list is.
+    ids = [add_conversa(session, loja, ["troca de tamanho"], inicio=BASE + dt.timedelta(hours=h // 2)).id
+           for h in range(25)]
+    add_conversa(session, loja, ["outra coisa"])
+    expected = sorted(ids, key=lambda i: (BASE + dt.timedelta(hours=ids.index(i) // 2), i), reverse=True)
+    pages = [list_conversations(session, busca="troca", page=p, por_pagina=10) for p in (1, 2, 3)]
+    assert [(r.total, r.pages, r.total_exato) for r in pages] == [(25, 3, True)] * 3
+    assert [c.id for r in pages for c in r.conversas] == expected
+    past = list_conversations(session, busca="troca", page=99, por_pagina=10)
+    assert past.page == 3 and [c.id for c in past.conversas] == expected[20:]
+
+
+def test_search_past_the_cap_says_more_and_still_pages_newest_first(session, loja, monkeypatch):
+    import core.review.conversations as conversations
+
+    monkeypatch.setattr(conversations, "SEARCH_CAP", 4)
+    ids = [add_conversa(session, loja, ["nota fiscal"], inicio=BASE + dt.timedelta(hours=h)).id
+           for h in range(9)]
+    first = list_conversations(session, busca="nota fiscal", por_pagina=2)
+    assert (first.total, first.total_exato) == (4, False)
+    assert [c.id for c in first.conversas] == ids[::-1][:2]
+    assert [c.id for c in list_conversations(session, busca="nota fiscal", page=2, por_pagina=2).conversas] \
+        == ids[::-1][2:4]
+    assert list_conversations(session, busca="nota fiscal", avaliacao="boa").total == 0
+
+
 def test_search_finds_messages_added_after_the_conversa(session, loja, engine, backend):
     conversa = add_conversa(session, loja, ["bom dia"])
     session.commit()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import Boolean, ColumnElement, func, literal_column, select, text, update
+from sqlalchemy import Boolean, ColumnElement, case, func, literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from core.clock import local_midnight_utc, utcnow
@@ -222,18 +223,18 @@ def list_conversations(session: Session, *, cliente_id: int | None = None,
     f = _validate_filters(cliente_id, status, avaliacao, desde, ate, busca, condicao)
     por_pagina = max(1, min(int(por_pagina), 100))
     source = _source(session, f)
-    matches = _search_matches(session, source)
-    if matches is not None and len(matches) <= SEARCH_CAP:
-        # Few matches: they are all in hand, sorted here (see _search_matches).
-        total, exato = len(matches), True
+    matches = _search_matches(session, source, min(max(1, int(page)) * por_pagina, SEARCH_CAP))
+    if matches is not None and matches[0] <= SEARCH_CAP:
+        # Few matches: counted and the first pages sorted in one statement (_search_matches).
+        total, exato = matches[0], True
     else:
         total, exato = _count(session, f, source) if matches is None else (SEARCH_CAP, False)
     pages = max(1, -(-total // por_pagina))
     page = max(1, min(int(page), pages))
     offset = (page - 1) * por_pagina
     if matches is not None and exato:
-        ids = [row[0] for row in sorted(matches, key=lambda r: (r[1], r[0]), reverse=True)]
-        ids = ids[offset:offset + por_pagina]
+        # The clamped page never ends past the requested one: its ids are in hand.
+        ids = matches[1][offset:offset + por_pagina]
     else:
         ids = _page_ids(session, _walking(source) if matches is not None else source, offset,
                         por_pagina, total if exato else None)
@@ -298,18 +299,27 @@ def _source(session: Session, f: _Filtros) -> _Source:
     return _Source(Conversa.id, Conversa.iniciada_em, _conversa_conditions(session, f))
 
 
-def _search_matches(session: Session, source: _Source) -> list | None:
-    """For a PostgreSQL word search: up to SEARCH_CAP + 1 matches as (id, iniciada_em).
+def _search_matches(session: Session, source: _Source, upto: int) -> tuple[int, list[int]] | None:
+    """For a PostgreSQL word search: (matches capped at SEARCH_CAP + 1, the ids of the first
+    `upto` of them newest first when there are at most SEARCH_CAP, else []).
 
-    One bitmap scan of the GIN index gives both the capped total and, when there are
-    few matches, the page (sorted in Python). Ordering in SQL instead lets the planner
-    walk the time index hoping to meet 20 matches early, and read every row when the
-    words never occur together. Many matches keep that walk, which then stops early.
+    One bitmap scan of the GIN index reads the capped matches into a CTE; PostgreSQL counts
+    them and, when they are few, sorts only the first `upto` (a top-N sort), so one row
+    comes back instead of thousands. Ordering the scan itself in SQL instead lets the
+    planner walk the time index hoping to meet 20 matches early, and read every row when
+    the words never occur together. Many matches keep that walk, which then stops early.
     """
     if source.id is not ConversaBusca.conversa_id:
         return None
-    query = select(source.id, source.iniciada_em).where(*source.conds).limit(SEARCH_CAP + 1)
-    return session.execute(query).all()
+    found = (select(source.id.label("id"), source.iniciada_em.label("t"))
+             .where(*source.conds).limit(SEARCH_CAP + 1).cte("found"))
+    first = (select(found.c.id, found.c.t).order_by(found.c.t.desc(), found.c.id.desc())
+             .limit(max(1, upto)).subquery("first"))
+    total = select(func.count()).select_from(found).scalar_subquery()
+    ids = select(func.array_agg(aggregate_order_by(first.c.id, first.c.t.desc(), first.c.id.desc()))
+                 ).scalar_subquery()
+    row = session.execute(select(total, case((total <= SEARCH_CAP, ids)))).one()
+    return row[0], list(row[1] or [])
 
 
 def _walking(source: _Source) -> _Source:
