@@ -70,6 +70,30 @@ _WIDE_TABLES = """() => {
 }"""
 
 
+def _past_imports(engine) -> None:
+    """What Importação shows after real imports (the demo has none): an own Redis URL, a
+    finished run with big counts and an error, a rejected entry with a long key and excerpt."""
+    from core.clock import utcnow
+    from core.db.tables import Cliente, EntradaRejeitada, Importacao
+
+    with session_scope(engine) as session:
+        for i, cliente in enumerate(session.query(Cliente).order_by(Cliente.id)):
+            if i == 0:
+                cliente.redis_url = "redis://:segredo@redis-producao-bots.interno.exemplo.com.br:6379/3"
+                cliente.redis_prefix = "bots-producao:"
+            run = Importacao(cliente_id=cliente.id, origem="walk", concluida_em=utcnow(),
+                             lidas=123_456, mensagens_novas=12_345, conversas_novas=1_234,
+                             conversas_estendidas=321, duplicadas=98_765, expiradas=4_321,
+                             rejeitadas=2, rejeitadas_por_motivo='{"json_invalido": 2}',
+                             erro="Importação interrompida: o Redis parou de responder.")
+            session.add(run)
+            session.flush()
+            session.add(EntradaRejeitada(
+                cliente_id=cliente.id, importacao_id=run.id,
+                redis_key=f"farmacia-vida-mais:conversation:5511987654321:{1_764_000_000_000 + i}",
+                motivo="json_invalido", trecho=("{\"role\": \"user\", \"content\": " + "x" * 300)[:300]))
+
+
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory):
     from core.demo import generate as demo
@@ -84,6 +108,7 @@ def demo_server(tmp_path_factory):
     anchor = demo.default_anchor()
     demo.load_database(engine, demo.generate_conversations(400, seed=7, anchor=anchor), anchor)
     analyze_pending(engine)
+    _past_imports(engine)
     log = tmp / "streamlit.log"
     env = {"DATABASE_URL": db_url, "CURADORIA_INITIAL_PASSWORD_FILE": str(tmp / "senha_inicial.txt")}
     with running_dashboard(env, log) as url:

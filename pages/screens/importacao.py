@@ -134,10 +134,27 @@ if not rejeitadas:
     st.caption("Nenhuma entrada rejeitada para este cliente.")
 else:
     st.caption("Entradas do Redis que não são mensagens válidas; a importação seguiu sem elas. "
-               "Mostradas como texto, até 300 caracteres.")
-    st.dataframe(
-        [{"Chave": r.redis_key, "Motivo": r.descricao, "Trecho": r.trecho,
-          "Registrada em": when(r.registrada_em)} for r in rejeitadas],
+               "Mostradas como texto, até 300 caracteres; escolha uma linha para ver a chave "
+               "e o trecho inteiros.")
+    # Key and excerpt are long: narrow columns, so that the table fits the page at 1366 px,
+    # and the chosen row written out in full below it (text that wraps).
+    escolha = st.dataframe(
+        [{"Registrada em": when(r.registrada_em), "Motivo": r.descricao, "Chave": r.redis_key,
+          "Trecho": r.trecho} for r in rejeitadas],
         hide_index=True,
         width="stretch",
+        column_config={"Registrada em": st.column_config.TextColumn("Registrada em", width=130),
+                       "Motivo": st.column_config.TextColumn("Motivo", width=190),
+                       "Chave": st.column_config.TextColumn("Chave", width=230),
+                       "Trecho": st.column_config.TextColumn("Trecho", width=300)},
+        on_select="rerun",
+        selection_mode="single-row",
+        key=f"rejeitadas_{slug}",
     )
+    linhas = escolha.selection.rows if escolha else []
+    if linhas:
+        entrada = rejeitadas[linhas[0]]
+        st.markdown("**Chave**")
+        st.code(entrada.redis_key, language=None, wrap_lines=True)
+        st.markdown("**Trecho**")
+        st.code(entrada.trecho, language=None, wrap_lines=True)
