@@ -151,3 +151,26 @@ def test_every_page_at_1366_and_1920_px_has_no_cut_off_button_nor_wide_table_and
     ruins = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
              if _BAD_LOG.search(line)]
     assert ruins == []
+
+
+def test_a_rejected_entry_chosen_in_its_table_shows_its_key_and_excerpt_in_full(page, demo_server):
+    url, _ = demo_server
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(url)
+    page.wait_for_selector(APP, timeout=30_000)
+    page.get_by_label("Usuário").fill(USUARIO)
+    page.get_by_label("Senha").fill(SENHA)
+    page.get_by_role("button", name="Entrar").click()
+    page.get_by_text("Conectado como").wait_for(timeout=30_000)
+    page.get_by_test_id("stSidebarNav").get_by_text("Importação", exact=True).click()
+    page.get_by_role("heading", name="Entradas rejeitadas").wait_for(timeout=60_000)
+    _settle(page)
+    tabela = page.get_by_test_id("stDataFrame").last
+    tabela.scroll_into_view_if_needed()
+    caixa = tabela.bounding_box()
+    page.mouse.click(caixa["x"] + 16, caixa["y"] + 35 + 17)  # the first row's selection box
+    codigo = page.get_by_test_id("stCode")
+    codigo.nth(1).wait_for(timeout=30_000)
+    assert ":conversation:5511987654321:" in codigo.nth(0).inner_text()
+    assert codigo.nth(1).inner_text().startswith('{"role": "user"')
+    assert page.evaluate(_CUT_OFF) == []
