@@ -1,6 +1,7 @@
-"""A walk through every page in a real browser at 1366 px wide, on demo data: no button label
-cut off, no warning in the server log; a screenshot of each page is kept in
-test-artifacts/ (ignored by git) for a person to look at."""
+"""A walk through every page in a real browser at 1366 and 1920 px wide, on demo data: no
+button label or model id cut off, no table wider than the page, no warning in the server
+log; a screenshot of each page is kept in test-artifacts/ (ignored by git) for a person to
+look at."""
 from __future__ import annotations
 
 import re
@@ -69,6 +70,30 @@ _WIDE_TABLES = """() => {
 }"""
 
 
+def _past_imports(engine) -> None:
+    """What Importação shows after real imports (the demo has none): an own Redis URL, a
+    finished run with big counts and an error, a rejected entry with a long key and excerpt."""
+    from core.clock import utcnow
+    from core.db.tables import Cliente, EntradaRejeitada, Importacao
+
+    with session_scope(engine) as session:
+        for i, cliente in enumerate(session.query(Cliente).order_by(Cliente.id)):
+            if i == 0:
+                cliente.redis_url = "redis://:segredo@redis-producao-bots.interno.exemplo.com.br:6379/3"
+                cliente.redis_prefix = "bots-producao:"
+            run = Importacao(cliente_id=cliente.id, origem="walk", concluida_em=utcnow(),
+                             lidas=123_456, mensagens_novas=12_345, conversas_novas=1_234,
+                             conversas_estendidas=321, duplicadas=98_765, expiradas=4_321,
+                             rejeitadas=2, rejeitadas_por_motivo='{"json_invalido": 2}',
+                             erro="Importação interrompida: o Redis parou de responder.")
+            session.add(run)
+            session.flush()
+            session.add(EntradaRejeitada(
+                cliente_id=cliente.id, importacao_id=run.id,
+                redis_key=f"farmacia-vida-mais:conversation:5511987654321:{1_764_000_000_000 + i}",
+                motivo="json_invalido", trecho=("{\"role\": \"user\", \"content\": " + "x" * 300)[:300]))
+
+
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory):
     from core.demo import generate as demo
@@ -83,6 +108,7 @@ def demo_server(tmp_path_factory):
     anchor = demo.default_anchor()
     demo.load_database(engine, demo.generate_conversations(400, seed=7, anchor=anchor), anchor)
     analyze_pending(engine)
+    _past_imports(engine)
     log = tmp / "streamlit.log"
     env = {"DATABASE_URL": db_url, "CURADORIA_INITIAL_PASSWORD_FILE": str(tmp / "senha_inicial.txt")}
     with running_dashboard(env, log) as url:
@@ -90,7 +116,7 @@ def demo_server(tmp_path_factory):
 
 
 @pytest.mark.parametrize("largura", [1366, 1920])
-def test_every_page_at_1366_and_1920_px_has_no_cut_off_button_and_the_log_no_warning(page, demo_server, largura):
+def test_every_page_at_1366_and_1920_px_has_no_cut_off_button_nor_wide_table_and_the_log_no_warning(page, demo_server, largura):
     url, log = demo_server
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": largura, "height": 900})
@@ -117,10 +143,34 @@ def test_every_page_at_1366_and_1920_px_has_no_cut_off_button_and_the_log_no_war
             cortados[title] = found
         exceptions = page.get_by_test_id("stException")
         assert exceptions.count() == 0, f"{title}: {exceptions.first.inner_text()}"
-    # Tables wider than the page (their last columns scroll): listed for a person to look
-    # at, not failed on (long model ids and endpoints decide the width).
+    # Tables wider than the page (their last columns scroll out of sight): listed for a
+    # person to look at, and a failure.
     (ARTIFACTS / f"tabelas-largas-{largura}.txt").write_text("\n".join(largas) + "\n", encoding="utf-8")
     assert cortados == {}
+    assert largas == []
     ruins = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
              if _BAD_LOG.search(line)]
     assert ruins == []
+
+
+def test_a_rejected_entry_chosen_in_its_table_shows_its_key_and_excerpt_in_full(page, demo_server):
+    url, _ = demo_server
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(url)
+    page.wait_for_selector(APP, timeout=30_000)
+    page.get_by_label("Usuário").fill(USUARIO)
+    page.get_by_label("Senha").fill(SENHA)
+    page.get_by_role("button", name="Entrar").click()
+    page.get_by_text("Conectado como").wait_for(timeout=30_000)
+    page.get_by_test_id("stSidebarNav").get_by_text("Importação", exact=True).click()
+    page.get_by_role("heading", name="Entradas rejeitadas").wait_for(timeout=60_000)
+    _settle(page)
+    tabela = page.get_by_test_id("stDataFrame").last
+    tabela.scroll_into_view_if_needed()
+    caixa = tabela.bounding_box()
+    page.mouse.click(caixa["x"] + 16, caixa["y"] + 35 + 17)  # the first row's selection box
+    codigo = page.get_by_test_id("stCode")
+    codigo.nth(1).wait_for(timeout=30_000)
+    assert ":conversation:5511987654321:" in codigo.nth(0).inner_text()
+    assert codigo.nth(1).inner_text().startswith('{"role": "user"')
+    assert page.evaluate(_CUT_OFF) == []

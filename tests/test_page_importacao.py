@@ -10,7 +10,7 @@ from core.clock import to_epoch_ms, utcnow
 from core.db import session_scope
 from core.db.tables import Mensagem
 from tests.conftest import REDIS_TEST_URL
-from tests.pages_helpers import logged_in_dashboard
+from tests.pages_helpers import logged_in_dashboard, shown
 
 PAGE = "pages/screens/importacao.py"
 
@@ -41,7 +41,9 @@ def test_the_page_lists_each_cliente_with_its_source_and_no_import_yet(engine):
     assert at.title[0].value == "Importação"
     table = at.dataframe[0].value
     assert list(table["Cliente"]) == ["Loja da Ana"] and list(table["Quando"]) == ["nunca"]
-    assert "segredo" not in table["Origem"][0] and "***" in table["Origem"][0]
+    assert list(table["Origem"]) == ["URL própria"]  # the full origin below the table, masked
+    origem = next(shown(c.value) for c in at.caption if "Origem atual" in shown(c.value))
+    assert "segredo" not in origem and "***" in origem
 
 
 def test_importar_agora_imports_and_shows_the_summary_and_the_rejected_entry(

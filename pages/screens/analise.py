@@ -108,13 +108,15 @@ with direita:
     if not topicos:
         st.write("Ainda não há conversas boas analisadas.")
     else:
+        # Topic and count in the table (it fits the half page); the example questions,
+        # long free text, as a list that wraps.
         st.dataframe(pd.DataFrame([{
             "Tópico": t.rotulo + ("" if t.conhecido else " (novo)"), "Vezes": t.vezes,
-            "Exemplos de perguntas": " | ".join(q for _, q in t.exemplos),
-        } for t in topicos[:15]]), hide_index=True, width="stretch",
-            column_config={"Vezes": st.column_config.NumberColumn("Vezes", width="small"),
-                           "Exemplos de perguntas": st.column_config.TextColumn(
-                               "Exemplos de perguntas", width="medium")})
+        } for t in topicos[:15]]), hide_index=True, width="stretch")
+        with st.expander("Exemplos de perguntas por tópico"):
+            st.markdown("\n".join(
+                f"- **{plain(t.rotulo)}**: " + " · ".join(f"“{plain(q)}”" for _, q in t.exemplos)
+                for t in topicos[:15]))
     if analise.topicos.sem_topico:
         st.caption(f"{numero(analise.topicos.sem_topico)} perguntas fora dos tópicos conhecidos; "
                    f"as {numero(analise.topicos.agrupadas)} mais recentes foram agrupadas "
@@ -181,14 +183,20 @@ st.dataframe(
     pd.DataFrame(linhas, columns=["link", "conversa", "cliente", "dia", "avaliacao",
                                   "avaliacao_sugerida", "problemas", "topico", "pergunta"]),
     hide_index=True, width="stretch",
+    # Narrow columns, so that the table fits the page at 1366 px: the link shows the
+    # conversa's number, the cliente only when all of them are listed.
     column_config={
-        "link": st.column_config.LinkColumn("Abrir", display_text="Abrir conversa", width="small"),
-        "conversa": st.column_config.NumberColumn("Conversa", width="small"), "cliente": "Cliente",
-        "dia": st.column_config.DateColumn("Dia", format="DD/MM/YYYY", width="small"),
-        "avaliacao": st.column_config.TextColumn("Avaliação", width="small"),
-        "avaliacao_sugerida": st.column_config.TextColumn("Sugestão (não é avaliação)", width="small"),
-        "problemas": st.column_config.TextColumn("Problemas", width="medium"),
-        "topico": "Tópico", "pergunta": st.column_config.TextColumn("Pergunta do cliente", width="medium"),
+        "link": st.column_config.LinkColumn("Conversa", display_text=r"conversa=(\d+)", width=75,
+                                            help="Abre a conversa"),
+        "conversa": None,
+        "cliente": None if cliente_id else st.column_config.TextColumn("Cliente", width=150),
+        "dia": st.column_config.DateColumn("Dia", format="DD/MM/YYYY", width=90),
+        "avaliacao": st.column_config.TextColumn("Avaliação", width=80),
+        "avaliacao_sugerida": st.column_config.TextColumn(
+            "Sugestão", width=80, help="Sugerida pela análise automática; não é uma avaliação"),
+        "problemas": st.column_config.TextColumn("Problemas", width=125),
+        "topico": st.column_config.TextColumn("Tópico", width=155),
+        "pergunta": st.column_config.TextColumn("Pergunta do cliente", width=140),
     },
 )
 st.download_button("Baixar CSV", export_csv(linhas), file_name="analise_conversas.csv",

@@ -29,6 +29,13 @@ def origem(status) -> str:
     return f"{url} · banco {status.redis_db} · prefixo '{status.redis_prefix}'"
 
 
+def origem_curta(status) -> str:
+    """The origin in a word or two, for the table (the full one is shown below it)."""
+    if status.redis_url:
+        return "URL própria"
+    return "REDIS_URL (padrão)" if status.usa_redis_padrao else "não configurada"
+
+
 st.title("Importação")
 st.caption("Copia para o banco as mensagens que os bots guardam no Redis por 60 dias. "
            "Cada importação continua de onde a anterior parou e nunca grava nada duas vezes.")
@@ -42,31 +49,36 @@ if not clientes:
     st.stop()
 
 st.subheader("Última importação por cliente")
+# Short columns only, so that the table fits the page at 1366 px: the full origin (URL,
+# banco, prefixo) and the whole summary of the chosen cliente's last import (entries read,
+# conversas extended, duplicates, expired, the error) are shown below the table.
 st.dataframe(
     [
         {
             "Cliente": c.nome,
-            "Origem": origem(c),
+            "Origem": origem_curta(c),
             "Automática": "sim" if c.importa_automaticamente else "não",
             "Quando": when(c.ultima.concluida_em or c.ultima.iniciada_em) if c.ultima else "nunca",
-            "Lidas": c.ultima.lidas if c.ultima else 0,
             "Mensagens novas": c.ultima.mensagens_novas if c.ultima else 0,
             "Conversas novas": c.ultima.conversas_novas if c.ultima else 0,
-            "Estendidas": c.ultima.conversas_estendidas if c.ultima else 0,
-            "Duplicadas": c.ultima.duplicadas if c.ultima else 0,
-            "Expiradas": c.ultima.expiradas if c.ultima else 0,
             "Rejeitadas": c.ultima.total_rejeitadas if c.ultima else 0,
-            "Erro": (c.ultima.erro or "") if c.ultima else "",
+            "Erro": ("sim" if c.ultima.erro else "não") if c.ultima else "—",
         }
         for c in clientes
     ],
     hide_index=True,
     width="stretch",
-    # counts narrow, so that every column fits at 1366 px
-    column_config={k: st.column_config.NumberColumn(k, width="small") for k in (
-        "Lidas", "Mensagens novas", "Conversas novas", "Estendidas", "Duplicadas", "Expiradas",
-        "Rejeitadas")},
+    column_config={
+        "Mensagens novas": st.column_config.NumberColumn("Mensagens", help="Mensagens novas"),
+        "Conversas novas": st.column_config.NumberColumn("Conversas", help="Conversas novas"),
+        "Rejeitadas": st.column_config.NumberColumn(
+            "Rejeitadas", help="Entradas que não são mensagens válidas (listadas abaixo)"),
+        "Erro": st.column_config.TextColumn(
+            "Erro", help="Se a última importação falhou; o motivo aparece ao escolher o cliente abaixo"),
+    },
 )
+st.caption("Escolha o cliente abaixo para ver a origem completa e o resumo da última "
+           "importação (entradas lidas, conversas estendidas, duplicadas, expiradas, erro).")
 
 por_slug = {c.slug: c for c in clientes}
 slug = st.selectbox("Cliente", list(por_slug), format_func=lambda s: f"{por_slug[s].nome} ({s})")
@@ -122,10 +134,27 @@ if not rejeitadas:
     st.caption("Nenhuma entrada rejeitada para este cliente.")
 else:
     st.caption("Entradas do Redis que não são mensagens válidas; a importação seguiu sem elas. "
-               "Mostradas como texto, até 300 caracteres.")
-    st.dataframe(
-        [{"Chave": r.redis_key, "Motivo": r.descricao, "Trecho": r.trecho,
-          "Registrada em": when(r.registrada_em)} for r in rejeitadas],
+               "Mostradas como texto, até 300 caracteres; escolha uma linha para ver a chave "
+               "e o trecho inteiros.")
+    # Key and excerpt are long: narrow columns, so that the table fits the page at 1366 px,
+    # and the chosen row written out in full below it (text that wraps).
+    escolha = st.dataframe(
+        [{"Registrada em": when(r.registrada_em), "Motivo": r.descricao, "Chave": r.redis_key,
+          "Trecho": r.trecho} for r in rejeitadas],
         hide_index=True,
         width="stretch",
+        column_config={"Registrada em": st.column_config.TextColumn("Registrada em", width=130),
+                       "Motivo": st.column_config.TextColumn("Motivo", width=190),
+                       "Chave": st.column_config.TextColumn("Chave", width=230),
+                       "Trecho": st.column_config.TextColumn("Trecho", width=300)},
+        on_select="rerun",
+        selection_mode="single-row",
+        key=f"rejeitadas_{slug}",
     )
+    linhas = escolha.selection.rows if escolha else []
+    if linhas:
+        entrada = rejeitadas[linhas[0]]
+        st.markdown("**Chave**")
+        st.code(entrada.redis_key, language=None, wrap_lines=True)
+        st.markdown("**Trecho**")
+        st.code(entrada.trecho, language=None, wrap_lines=True)

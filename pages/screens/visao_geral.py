@@ -10,8 +10,20 @@ from core.finetune.choice import provider_label
 from core.finetune.sunset import model_status_for_all
 from core.poller.cycle import get_poller_status
 from core.review.start_of_day import start_of_day
-from pages.ui.common import numero, require_login, when
+from pages.ui.common import numero, plain, require_login, when
 from pages.ui.desligamento import render_shutdown_banner
+
+
+def _endpoint_e_contingencia(m) -> str:
+    """One line per cliente under the models table (long ids wrap here, not in a column)."""
+    contingencia = "nenhuma"
+    if m.contingencia:
+        contingencia = plain(m.contingencia)
+        if m.contingencia_endpoint:
+            contingencia += f" ({plain(m.contingencia_endpoint)})"
+    return (f"**{plain(m.nome)}**: endpoint {plain(m.endpoint or 'não informado')} · "
+            f"contingência: {contingencia}")
+
 
 require_login()  # before anything touches the database
 
@@ -45,6 +57,8 @@ col3.metric("Prontos para fine-tuning", f"{dia.prontos} de {len(dia.clientes)}")
 col4.metric("Conversas", numero(sum(c.conversas for c in dia.clientes)))
 
 st.subheader("Por cliente")
+# Short columns only, so that the table fits the page at 1366 px: what is missing for the
+# fine-tuning is written out below it, the model ids in the next table.
 st.dataframe(
     [
         {
@@ -55,25 +69,33 @@ st.dataframe(
             "Avaliações (7 dias)": c.avaliacoes_7_dias,
             "Boas": c.boas,
             "Ruins": c.ruins,
-            "Fine-tuning": "Pronto" if c.prontidao.pronto else c.prontidao.motivo,
+            "Fine-tuning": "Pronto" if c.prontidao.pronto else "Ainda não",
             "Progresso": c.prontidao.progresso,
             "Última mensagem": when(c.ultima_mensagem_em),
-            "Modelo em uso": c.modelo_em_uso,
         }
         for c in dia.clientes
     ],
     column_config={
+        "Aguardando avaliação": st.column_config.NumberColumn(
+            "Aguardando", help="Conversas ainda sem avaliação"),
         "Revisar": st.column_config.LinkColumn(
             "Revisar", display_text="Abrir fila",
             help="As conversas sem avaliação deste cliente (abre em outra aba)"),
+        "Avaliações (7 dias)": st.column_config.NumberColumn(
+            "Em 7 dias", help="Avaliações feitas nos últimos 7 dias"),
         "Progresso": st.column_config.ProgressColumn(
-            "Progresso", min_value=0.0, max_value=1.0, format="percent",
+            "Progresso", min_value=0.0, max_value=1.0, format="percent", width=110,
             help="Quanto falta para o fine-tuning (a condição menos adiantada)"),
+        "Última mensagem": st.column_config.TextColumn("Última mensagem"),
     },
     hide_index=True,
     width="stretch",
     key="tabela_inicio_do_dia",
 )
+faltando = [f"**{plain(c.nome)}**: {plain(c.prontidao.motivo)}"
+            for c in dia.clientes if not c.prontidao.pronto]
+if faltando:
+    st.caption("O que falta para o fine-tuning:  \n" + "  \n".join(faltando))
 
 st.subheader("Avaliações por dia (últimos 7 dias)")
 st.bar_chart({"Dia": [f"{d:%d/%m}" for d, _ in dia.avaliacoes_por_dia],
@@ -81,22 +103,23 @@ st.bar_chart({"Dia": [f"{d:%d/%m}" for d, _ in dia.avaliacoes_por_dia],
              x="Dia", y="Avaliações", height=220)
 
 st.subheader("Modelos em uso e desligamento")
+# Model ids and endpoints are long: the table keeps the model id and short columns, the
+# endpoints and contingency models are listed below it (text that wraps).
 st.dataframe(
     [
         {
             "Cliente": m.nome,
             "Modelo em uso": m.modelo,
             "Provedor": provider_label(m.provedor),
-            "Endpoint": m.endpoint or "—",
             "Desligamento": formato.data(m.desligamento),
             "Dias restantes": m.dias_restantes,
-            "Contingência": m.contingencia or "—",
         }
         for m in modelos
     ],
     hide_index=True,
     width="stretch",
     key="tabela_desligamento",
-    column_config={"Provedor": st.column_config.TextColumn("Provedor", width="small"),
-                   "Dias restantes": st.column_config.NumberColumn("Dias restantes", width="small")},
 )
+if modelos:
+    st.caption("Endpoint e modelo de contingência de cada cliente:  \n"
+               + "  \n".join(_endpoint_e_contingencia(m) for m in modelos))
