@@ -2,6 +2,7 @@
 the last 7 days, who is ready for fine-tuning, the poller's health and the model warnings."""
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.db import session_scope
@@ -12,6 +13,7 @@ from core.poller.cycle import get_poller_status
 from core.review.start_of_day import start_of_day
 from pages.ui.common import numero, plain, require_login, when
 from pages.ui.desligamento import render_shutdown_banner
+from pages.ui.graficos import PALETA, mostrar, pt_br
 
 
 def _endpoint_e_contingencia(m) -> str:
@@ -98,9 +100,15 @@ if faltando:
     st.caption("O que falta para o fine-tuning:  \n" + "  \n".join(faltando))
 
 st.subheader("Avaliações por dia (últimos 7 dias)")
-st.bar_chart({"Dia": [f"{d:%d/%m}" for d, _ in dia.avaliacoes_por_dia],
-              "Avaliações": [n for _, n in dia.avaliacoes_por_dia]},
-             x="Dia", y="Avaliações", height=220)
+grafico = go.Figure(go.Bar(x=[f"{d:%d/%m}" for d, _ in dia.avaliacoes_por_dia],
+                           y=[n for _, n in dia.avaliacoes_por_dia], marker_color=PALETA[0],
+                           hovertemplate="%{x}: %{y:,d} avaliações<extra></extra>"))
+grafico.update_layout(height=240, showlegend=False)
+# Whole numbers on the axis, starting at zero, also on a week without ratings.
+grafico.update_yaxes(tickformat=",d", rangemode="tozero", title_text="Avaliações",
+                     range=None if any(n for _, n in dia.avaliacoes_por_dia) else [0, 1])
+grafico.update_xaxes(type="category", title_text="Dia")
+mostrar(pt_br(grafico), key="avaliacoes_por_dia")
 
 st.subheader("Modelos em uso e desligamento")
 # Model ids and endpoints are long: the table keeps the model id and short columns, the
