@@ -40,6 +40,21 @@ def _rows(engine):
                 for c in session.scalars(select(Correcao))]
 
 
+def _click_until(page, button, shown, tries: int = 3) -> None:
+    """Click until `shown` appears: a click that lands while the previous rerun is still
+    redrawing the card (opening it loads the conversa) can hit a node being replaced."""
+    for _ in range(tries - 1):
+        button.click()
+        wait_idle(page)
+        try:
+            expect(shown).to_be_visible(timeout=5_000)
+            return
+        except AssertionError:
+            continue
+    button.click()
+    expect(shown).to_be_visible()
+
+
 def _write(page, card, texto: str) -> None:
     area = card.get_by_label("Resposta correta")
     area.fill(texto)
@@ -54,15 +69,17 @@ def test_write_edit_and_remove_a_correction(page, streamlit_app, conversa):
     open_page(page, "Todas as Conversas")
     card = page.locator(f".st-key-card-{conversa['conversa']}")
     card.get_by_text("Ver conversa completa").click()
-    card.get_by_role("button", name="Corrigir resposta").click()
+    expect(card.get_by_role("button", name="Corrigir resposta")).to_be_visible()
     wait_idle(page)
+    _click_until(page, card.get_by_role("button", name="Corrigir resposta"),
+                 card.get_by_label("Resposta correta"))
     _write(page, card, "Abrimos <b>domingo</b> das 8h às 12h.")
     expect(card.get_by_text("Correção: Abrimos <b>domingo</b> das 8h às 12h.")).to_be_visible()
     expect(card.get_by_text("Corrigida por ana", exact=False)).to_be_visible()
     assert _rows(streamlit_app.engine) == [(conversa["bot"], "Abrimos <b>domingo</b> das 8h às 12h.", None)]
 
-    card.get_by_role("button", name="Editar correção").click()
-    wait_idle(page)
+    _click_until(page, card.get_by_role("button", name="Editar correção"),
+                 card.get_by_label("Resposta correta"))
     _write(page, card, "Abrimos domingo, das 8h às 12h.")
     expect(card.get_by_text("Correção: Abrimos domingo, das 8h às 12h.")).to_be_visible()
     expect(card.get_by_text("alterada por ana", exact=False)).to_be_visible()
