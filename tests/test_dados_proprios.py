@@ -178,3 +178,32 @@ def test_the_clientes_page_edits_the_details(engine):
     at.button(key="FormSubmitter:dados_proprios_padaria-Salvar dados públicos").click()
     at.run()
     assert any("CEP inválido" in shown(e.value) for e in at.error)
+
+
+def test_a_correction_keeps_the_cliente_s_own_details_in_both_files(session, cliente, tmp_path):
+    """A corrected answer that gives the shop's phone teaches the phone, not [TELEFONE]."""
+    from sqlalchemy import select
+
+    from core.db.tables import Mensagem
+    from core.review.corrections import save_correction
+    from core.training.preference import write_preference_file
+
+    _boas(session, cliente, 10)
+    conversa = _conversa(session, cliente, [("user", "qual o telefone? o meu é (11) 98765-4321"),
+                                            ("assistant", "Não sei informar.")])
+    bot = session.scalar(select(Mensagem.id).where(Mensagem.conversa_id == conversa.id,
+                                                   Mensagem.role == "assistant"))
+    save_correction(session, bot, f"Ligue {PHONE} ou escreva para {EMAIL}.", "ana")
+    session.flush()
+    out = tmp_path / "padaria.jsonl"
+    report = export_dataset(session, "padaria", out)
+    sft = out.read_text(encoding="utf-8")
+    assert report.exemplos_corrigidos == 1
+    assert f"Ligue {PHONE} ou escreva para {EMAIL}." in sft
+    dpo = tmp_path / "padaria-dpo.jsonl"
+    write_preference_file(session, cliente, dpo)
+    rows = [json.loads(line) for line in dpo.read_text(encoding="utf-8").splitlines()]
+    [row] = rows
+    assert row["preferred_output"][0]["content"] == f"Ligue {PHONE} ou escreva para {EMAIL}."
+    for text in (sft, dpo.read_text(encoding="utf-8")):
+        assert "98765-4321" not in text  # the customer's phone is still redacted

@@ -26,7 +26,6 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.clientes.dados_proprios import dados_proprios
 from core.clientes.directory import get_cliente, get_cliente_by_id
 from core.config import get_settings
 from core.db.tables import Cliente, Conversa, Mensagem
@@ -36,7 +35,7 @@ from core.db.tables_correcoes import Correcao
 from core.review.corrections import cliente_corrections
 from core.training.examples import _ENCODER, BloomFilter, ExampleChecker, ExampleLines
 from core.training.preference import corrected_example
-from core.training.own_details import OwnDetails, split_counts
+from core.training.own_details import OwnDetails, own_details_of, split_counts
 from core.training.redaction import redact_text
 from core.training.report import DatasetReport, fill_report
 
@@ -126,15 +125,6 @@ def _prefetched(fetch: Callable[[], list]) -> Iterator[list]:
         thread.join()
 
 
-def own_details_of(cliente: Cliente) -> OwnDetails | None:
-    """The cliente's own public details as the redaction keeps them (None: it has none)."""
-    dados = dados_proprios(cliente)
-    if dados.vazio:
-        return None
-    return OwnDetails.from_values(dados.telefones, dados.emails, dados.cnpj, dados.endereco,
-                                  dados.cep, dados.chave_pix)
-
-
 def in_validation(conversa_id: int, fracao: float, semente: str) -> bool:
     """Deterministic split: a conversa always lands in the same file for a seed."""
     if fracao <= 0:
@@ -213,7 +203,7 @@ def _write_corrected(session: Session, cliente: Cliente, has_system: bool, redac
     escritos = 0
     for conversa_id, mensagens, correcoes in cliente_corrections(session, cliente.id):
         messages, motivo = corrected_example(cliente.system_prompt or "", mensagens, correcoes,
-                                             redacoes)
+                                             redacoes, own=own_details_of(cliente))
         if motivo:
             puladas[motivo] += 1
             continue

@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from core.clientes.dados_proprios import dados_proprios
 from core.training.digit_runs import _RUN_SEPARATOR, _ascii_digits, _national
 
 # One private-use character per kept detail in a text (U+E000..U+F8FF).
@@ -176,3 +177,12 @@ def split_counts(counts: dict[str, int]) -> tuple[dict[str, int], dict[str, int]
     removed = {k: v for k, v in counts.items() if not k.startswith(KEPT_PREFIX)}
     kept = {k[len(KEPT_PREFIX):]: v for k, v in counts.items() if k.startswith(KEPT_PREFIX)}
     return removed, kept
+
+
+def own_details_of(cliente) -> OwnDetails | None:
+    """The cliente's own public details as the redaction keeps them (None: it has none)."""
+    dados = dados_proprios(cliente)
+    if dados.vazio:
+        return None
+    return OwnDetails.from_values(dados.telefones, dados.emails, dados.cnpj, dados.endereco,
+                                  dados.cep, dados.chave_pix)

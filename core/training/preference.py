@@ -31,6 +31,7 @@ from core.errors import InvalidInput
 from core.review.corrections import cliente_corrections
 from core.training import tokens as tk
 from core.training.examples import MIN_EXEMPLOS, build_example
+from core.training.own_details import OwnDetails, own_details_of, split_counts
 from core.training.redaction import redact_text
 from core.training.report import MOTIVOS
 
@@ -66,16 +67,18 @@ def corrected_rows(mensagens: Mensagens, correcoes: dict[int, str]) -> list[tupl
 
 
 def corrected_example(system_prompt: str, mensagens: Mensagens, correcoes: dict[int, str],
-                      counts: Counter | None = None) -> tuple[list[dict] | None, str | None]:
+                      counts: Counter | None = None, own: OwnDetails | None = None
+                      ) -> tuple[list[dict] | None, str | None]:
     """The SFT example of a corrected conversa: (messages, None) or (None, skip reason)."""
     rows = corrected_rows(mensagens, correcoes)
     if not rows:
         return None, "mensagem_nao_e_do_bot"
-    return build_example(system_prompt, rows, counts)
+    return build_example(system_prompt, rows, counts, own=own)
 
 
 def preference_examples(system_prompt: str, mensagens: Mensagens, correcoes: dict[int, str],
-                        counts: Counter | None = None) -> Iterator[tuple[dict | None, str | None]]:
+                        counts: Counter | None = None, own: OwnDetails | None = None
+                        ) -> Iterator[tuple[dict | None, str | None]]:
     """One (row, None) or (None, skip reason) per correction of the conversa."""
     for i, (mid, role, original) in enumerate(mensagens):
         if mid not in correcoes:
@@ -84,13 +87,14 @@ def preference_examples(system_prompt: str, mensagens: Mensagens, correcoes: dic
             yield None, "mensagem_nao_e_do_bot"
             continue
         history = [(r, correcoes.get(m, c) if r == "assistant" else c) for m, r, c in mensagens[:i]]
-        chosen, motivo = build_example(system_prompt, history + [("assistant", correcoes[mid])], counts)
+        chosen, motivo = build_example(system_prompt, history + [("assistant", correcoes[mid])], counts,
+                                       own=own)
         if motivo:
             yield None, motivo
             continue
-        rejected, _ = build_example(system_prompt, history + [("assistant", original or "")])
+        rejected, _ = build_example(system_prompt, history + [("assistant", original or "")], own=own)
         if counts is not None:
-            redact_text((original or "").strip(), counts)
+            redact_text((original or "").strip(), counts, own)
         if not rejected or rejected[:-1] != chosen[:-1]:
             yield None, "resposta_do_bot_vazia"
             continue
@@ -202,13 +206,14 @@ def write_preference_file(session: Session, cliente, out: Path) -> PreferenceRep
     redacoes: Counter = Counter()
     erros_formato: Counter = Counter()
     vistos: set[bytes] = set()
+    own = own_details_of(cliente)  # the cliente's own details stay, as in the training file
     tmp = out.with_name(out.name + ".tmp")
     try:
         with open(tmp, "wb") as f:
             for _, mensagens, correcoes in cliente_corrections(session, cliente.id):
                 report.conversas += 1
                 for row, motivo in preference_examples(cliente.system_prompt or "", mensagens,
-                                                       correcoes, redacoes):
+                                                       correcoes, redacoes, own):
                     if motivo:
                         puladas[motivo] += 1
                         continue
@@ -233,7 +238,7 @@ def write_preference_file(session: Session, cliente, out: Path) -> PreferenceRep
     finally:
         if tmp.exists():
             tmp.unlink()
-    report.puladas, report.redacoes = dict(puladas), dict(redacoes)
+    report.puladas, report.redacoes = dict(puladas), split_counts(redacoes)[0]  # removed only
     report.erros = [f"Formato: {ERROS_PREFERENCIA[c]} ({n} ocorrência(s))."
                     for c, n in sorted(erros_formato.items())]
     if report.exemplos < MIN_EXEMPLOS:
