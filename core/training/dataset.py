@@ -35,7 +35,7 @@ from core.db.tables_correcoes import Correcao
 from core.review.corrections import cliente_corrections
 from core.training.examples import _ENCODER, BloomFilter, ExampleChecker, ExampleLines
 from core.training.preference import corrected_example
-from core.training.own_details import OwnDetails, own_details_of, split_counts
+from core.training.own_details import own_details_of, split_counts
 from core.training.redaction import redact_text
 from core.training.report import DatasetReport, fill_report
 
@@ -151,6 +151,8 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
         # (the same UTF-8 bytes a text file with newline="\n" would get).
         with open(tmp_train, "wb") as f_train, open(tmp_val, "wb") as f_val, \
                 contextlib.closing(_good_rows(session, cliente.id)) as conversas:
+            saida = _Examples(limite, lines.has_system, seen, puladas, checkers, f_train, f_val,
+                              fracao, semente)
             for conversa_id, rows in conversas:
                 if conversa_id in corrigidas:
                     continue  # its example ends with the correction (_write_corrected)
@@ -158,24 +160,9 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
                 if motivo:
                     puladas[motivo] += 1
                     continue
-                if n_tokens > limite:
-                    puladas["acima_do_limite_de_tokens"] += 1
-                    continue
-                data = line.encode()
-                if seen.add(data):
-                    puladas["duplicada"] += 1
-                    continue
-                parte = "validacao" if in_validation(conversa_id, fracao, semente) else "treino"
-                # Examples are valid by construction (tests run every exported line through
-                # validate_jsonl); what the checker still counts here needs no parsing.
-                checker = checkers[parte]
-                checker.exemplos += 1
-                checker.sem_system += not lines.has_system
-                checker.add_tokens(n_tokens)
-                (f_val if parte == "validacao" else f_train).write(data + b"\n")
+                saida.add(conversa_id, line, n_tokens)
             conversas.close()  # the cursor is done before the corrections are read
-            corrigidos = _write_corrected(session, cliente, lines.has_system, redacoes, puladas,
-                                          seen, checkers, f_train, f_val, encoding, limite)
+            corrigidos = _write_corrected(session, cliente, redacoes, puladas, saida, encoding)
         os.replace(tmp_train, train)
         if checkers["validacao"].exemplos:
             os.replace(tmp_val, validation)
@@ -193,35 +180,54 @@ def _write_files(session: Session, cliente: Cliente, train: Path, validation: Pa
     return report
 
 
-def _write_corrected(session: Session, cliente: Cliente, has_system: bool, redacoes: Counter,
-                     puladas: Counter, seen: BloomFilter, checkers: dict, f_train, f_val,
-                     encoding: str, limite: int) -> int:
+@dataclass
+class _Examples:
+    """Where a built example goes: the token limit, the duplicate check, the split and the
+    checker of its file, then the file. One place for the good conversas and the corrected."""
+
+    limite: int
+    has_system: bool
+    seen: BloomFilter
+    puladas: Counter
+    checkers: dict
+    f_train: object
+    f_val: object
+    fracao: float
+    semente: str
+
+    def add(self, conversa_id: int, line: str, n_tokens: int) -> bool:
+        if n_tokens > self.limite:
+            self.puladas["acima_do_limite_de_tokens"] += 1
+            return False
+        data = line.encode()
+        if self.seen.add(data):
+            self.puladas["duplicada"] += 1
+            return False
+        parte = "validacao" if in_validation(conversa_id, self.fracao, self.semente) else "treino"
+        # Examples are valid by construction (tests run every exported line through
+        # validate_jsonl); what the checker still counts here needs no parsing.
+        checker = self.checkers[parte]
+        checker.exemplos += 1
+        checker.sem_system += not self.has_system
+        checker.add_tokens(n_tokens)
+        (self.f_val if parte == "validacao" else self.f_train).write(data + b"\n")
+        return True
+
+
+def _write_corrected(session: Session, cliente: Cliente, redacoes: Counter, puladas: Counter,
+                     saida: _Examples, encoding: str) -> int:
     """The examples of the corrected conversas (any rating), each ending with its last
     correction, after the good ones; the same checks and split. Returns how many."""
-    settings = get_settings()
-    fracao, semente = settings.dataset_fracao_validacao, settings.dataset_semente_divisao
+    own = own_details_of(cliente)
     escritos = 0
     for conversa_id, mensagens, correcoes in cliente_corrections(session, cliente.id):
         messages, motivo = corrected_example(cliente.system_prompt or "", mensagens, correcoes,
-                                             redacoes, own=own_details_of(cliente))
+                                             redacoes, own=own)
         if motivo:
             puladas[motivo] += 1
             continue
         n_tokens = tk.count_example_tokens(messages, encoding)
-        if n_tokens > limite:
-            puladas["acima_do_limite_de_tokens"] += 1
-            continue
-        data = _ENCODER.encode({"messages": messages}).encode()
-        if seen.add(data):
-            puladas["duplicada"] += 1
-            continue
-        parte = "validacao" if in_validation(conversa_id, fracao, semente) else "treino"
-        checker = checkers[parte]
-        checker.exemplos += 1
-        checker.sem_system += not has_system
-        checker.add_tokens(n_tokens)
-        (f_val if parte == "validacao" else f_train).write(data + b"\n")
-        escritos += 1
+        escritos += saida.add(conversa_id, _ENCODER.encode({"messages": messages}), n_tokens)
     return escritos
 
 
