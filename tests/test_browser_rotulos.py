@@ -20,6 +20,27 @@ from tests.conversas_factory import add_cliente, add_conversa, seed_engine
 pytestmark = pytest.mark.browser
 
 
+def add_to_multiselect(page, seletor, typed: str, option: str) -> None:
+    """Type into a multiselect and pick an option until its chip shows. The option list
+    is redrawn as the typed text filters it, so a click can land on an option that is
+    being replaced and select nothing; the admin would simply click again."""
+    campo = seletor.locator(".react-aria-ComboBox input")
+    chip = seletor.locator(".react-aria-ComboBox [data-tag]").filter(has_text=option)
+    for _ in range(5):
+        if not campo.input_value():
+            campo.click()
+            campo.press_sequentially(typed)
+        page.get_by_role("option", name=option).click()
+        try:
+            expect(chip).to_have_count(1, timeout=3_000)
+            break
+        except AssertionError:
+            continue
+    expect(chip).to_have_count(1)
+    page.keyboard.press("Escape")
+    expect(chip).to_have_count(1)
+
+
 def test_the_admin_corrects_the_problems_and_the_analysis_measures_them(page, streamlit_app):
     ids = {}
 
@@ -38,11 +59,7 @@ def test_the_admin_corrects_the_problems_and_the_analysis_measures_them(page, st
     seletor = card.locator(f".st-key-rotulo-{cid}")
     expect(seletor).to_contain_text("Bot não encontrou a informação")
     wait_idle(page)
-    campo = seletor.locator("input")
-    campo.click()
-    campo.press_sequentially("atendente humano")
-    page.get_by_role("option", name="Cliente pediu um atendente humano").click()
-    page.keyboard.press("Escape")
+    add_to_multiselect(page, seletor, "atendente humano", "Cliente pediu um atendente humano")
     wait_idle(page)
     card.get_by_role("button", name="Confirmar problemas").click()
     expect(card.get_by_text("Rotulada por ana", exact=False)).to_be_visible()
