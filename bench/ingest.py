@@ -86,6 +86,21 @@ def delete_prefix(client: redis.Redis, prefix: str) -> int:
     return deleted
 
 
+# Diagnostic ablations (--desligar): each entry switches off one piece of the work the
+# database does per imported row, so the difference in time is that piece's cost.
+ABLATIONS = {
+    "busca": ["ALTER TABLE mensagens DISABLE TRIGGER trg_conversas_busca_insert"],
+    "busca_gin": ["DROP INDEX ix_conversas_busca_documento"],
+    "analise": ["ALTER TABLE mensagens DISABLE TRIGGER trg_analise_fila_insert"],
+    "resumo": ["ALTER TABLE conversas DISABLE TRIGGER trg_conversas_resumo_insert",
+               "ALTER TABLE conversas DISABLE TRIGGER trg_conversas_resumo_update"],
+    "indices_conversas": [f"DROP INDEX {name}" for name in (
+        "ix_conversas_iniciada", "ix_conversas_cliente_iniciada", "ix_conversas_avaliacao_iniciada",
+        "ix_conversas_status_iniciada", "ix_conversas_cliente_ultima", "ix_conversas_ultima")],
+    "indice_mensagens": ["DROP INDEX ix_mensagens_conversa_enviada"],
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversas", type=int, default=138_000,
@@ -101,6 +116,9 @@ def main() -> None:
     parser.add_argument("--sem-derivados", action="store_true",
                         help="diagnostic: disable the search-index and analysis-queue triggers "
                         "on mensagens during the import, to see what they cost")
+    parser.add_argument("--desligar", default="",
+                        help="diagnostic, comma-separated: what to switch off during the import "
+                        f"to see what it costs ({', '.join(ABLATIONS)})")
     parser.add_argument("--keep", action="store_true", help="keep the database and the keys")
     args = parser.parse_args()
 
@@ -149,6 +167,15 @@ def main() -> None:
             with engine.begin() as conn:
                 conn.execute(text("ALTER TABLE mensagens DISABLE TRIGGER trg_conversas_busca_insert"))
                 conn.execute(text("ALTER TABLE mensagens DISABLE TRIGGER trg_analise_fila_insert"))
+        desligar = [parte for parte in args.desligar.split(",") if parte]
+        for parte in desligar:
+            if parte not in ABLATIONS:
+                parser.error(f"--desligar: {parte!r} desconhecido ({', '.join(ABLATIONS)})")
+            with engine.begin() as conn:
+                for statement in ABLATIONS[parte]:
+                    conn.execute(text(statement))
+        if desligar:
+            print(f"switched off: {', '.join(desligar)}")
         first = ingest_cliente(engine, "bench")
         print(first.texto())
         first_search = list(search_s) or [0.0]
