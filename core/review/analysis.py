@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, Engine, delete, exists, func, insert, select, text
@@ -24,7 +23,6 @@ from core.db.tables_analise import AnaliseFila, ConversaAnalise, ConversaProblem
 from core.errors import InvalidInput
 from core.review.classifier import ClassificadorLLM, queued_ids
 from core.review.detection import PROBLEMAS, Deteccao, detect_problems, first_question, suggest_rating
-from core.review.planilha import COLUNAS, export_csv  # noqa: F401 (the page and tests import them here)
 from core.review.readiness import Readiness, get_readiness
 from core.review.topics import OUTROS, cluster_questions, match_seed_topic, parse_topics
 

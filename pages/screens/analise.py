@@ -7,7 +7,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.review.analysis import PROBLEMAS, Filtro, conversa_url, export_csv, get_analysis, list_analyses
+from core.review.analysis import PROBLEMAS, Filtro, conversa_url, get_analysis, list_analyses
+from core.review.planilha import export_csv
 from core.clientes.directory import list_clientes
 from core.clock import local_day, utcnow
 from core.config import get_settings

@@ -14,7 +14,7 @@ from core.training.dataset import (build_training_files, preview_examples, previ
 from core.training.report import MOTIVOS, TIPOS_DADO
 from core.db import session_scope
 from core.errors import CuradoriaError
-from pages.ui.common import numero, plain, require_login, show_error
+from pages.ui.common import numero, plain, require_login, show_checks, show_error
 from pages.ui.preferencias import render_preference_file
 
 require_login()  # before anything touches the database
@@ -60,12 +60,7 @@ guardado = st.session_state.get(REPORT_KEY)
 if guardado and guardado[0] == cliente.id:
     report = guardado[1]
     st.subheader("Relatório")
-    if report.ok:
-        st.success("O arquivo passa na validação do provedor.", icon=":material/check_circle:")
-    for erro in report.erros:
-        st.error(plain(erro), icon=":material/error:")
-    for aviso in report.avisos:
-        st.warning(plain(aviso), icon=":material/warning:")
+    show_checks(report, "O arquivo passa na validação do provedor.")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Exemplos de treino", numero(report.exemplos))
     c2.metric("Exemplos de validação", numero(report.exemplos_validacao))

@@ -164,3 +164,13 @@ def numero(n: int) -> str:
 def show_error(exc: Exception | str) -> None:
     """A domain error's message (it may quote a cliente, a model or a provider) as text."""
     st.error(plain(exc), icon=":material/error:")
+
+
+def show_checks(report, passed: str) -> None:
+    """A file's validation: `passed` when it holds, then each error and each warning."""
+    if report.ok:
+        st.success(passed, icon=":material/check_circle:")
+    for erro in report.erros:
+        st.error(plain(erro), icon=":material/error:")
+    for aviso in report.avisos:
+        st.warning(plain(aviso), icon=":material/warning:")

@@ -15,7 +15,7 @@ import streamlit as st
 from core.db import session_scope
 from core.errors import CuradoriaError
 from core.training.preference import MOTIVOS_DPO, export_preferences
-from pages.ui.common import plain, show_error
+from pages.ui.common import numero, show_checks, show_error
 
 REPORT_KEY = "dados_treino_dpo"
 PREVIEW_ROWS = 3
@@ -37,16 +37,11 @@ def render_preference_file(cliente) -> None:
     if not guardado or guardado[0] != cliente.id:
         return
     report = guardado[1]
-    if report.ok:
-        st.success("O arquivo de preferências passa na validação.", icon=":material/check_circle:")
-    for erro in report.erros:
-        st.error(plain(erro), icon=":material/error:")
-    for aviso in report.avisos:
-        st.warning(plain(aviso), icon=":material/warning:")
+    show_checks(report, "O arquivo de preferências passa na validação.")
     c1, c2, c3 = st.columns(3)
-    c1.metric("Exemplos de preferência", report.exemplos)
-    c2.metric("Conversas corrigidas", report.conversas)
-    c3.metric("Correções puladas", sum(report.puladas.values()))
+    c1.metric("Exemplos de preferência", numero(report.exemplos))
+    c2.metric("Conversas corrigidas", numero(report.conversas))
+    c3.metric("Correções puladas", numero(sum(report.puladas.values())))
     if report.puladas:
         st.dataframe([{"Motivo": MOTIVOS_DPO.get(k, k), "Correções": v} for k, v in report.puladas.items()],
                      hide_index=True)
