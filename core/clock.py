@@ -12,6 +12,12 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def today() -> dt.date:
+    """The admin's calendar day: the one clock for dates that decide something (a
+    provider's cut-off, a model's shutdown, the tense of a sentence about it)."""
+    return local_day(utcnow())
+
+
 def from_epoch_ms(ms: int) -> dt.datetime:
     """A JavaScript Date.now() value as naive UTC."""
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).replace(tzinfo=None)

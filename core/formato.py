@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
+from core import clock
 from core.clock import format_local
 
 TRACO = "—"
@@ -132,6 +133,6 @@ def desligamento(quando: dt.date | None, quem: str = "pelo provedor",
     tense follows the date)."""
     if quando is None:
         return "Data de desligamento desconhecida."
-    hoje = hoje or dt.date.today()
+    hoje = hoje or clock.today()
     verbo = "Será desligado" if quando > hoje else "Desligado"
     return f"{verbo} {quem} em {data(quando)}."

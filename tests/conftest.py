@@ -7,19 +7,37 @@ Redis tests get a unique key prefix and only ever delete their own keys.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis as redis_lib
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from core import clock
 from core import config as config_module
 from core.db import get_engine, session_scope, upgrade_database
 from core.db.engine import dispose_engines
 from core.db.tables import Base
+
+# The calendar day the fixtures were written on. Dates that decide something (OpenAI's
+# cut-off on 2027-01-06, the shutdown of gpt-4.1 and gpt-4o on 2027-01-14) are read from
+# core.clock.today, pinned here for the tests and, through tests/hoje/sitecustomize.py,
+# for the poller and dashboard processes they start: the suite passes on any day.
+HOJE_DOS_TESTES = dt.date(2026, 12, 3)
+os.environ["CURADORIA_TESTE_HOJE"] = HOJE_DOS_TESTES.isoformat()
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(Path(__file__).parent / "hoje"), os.environ.get("PYTHONPATH")]))
+
+
+@pytest.fixture(autouse=True)
+def _hoje_dos_testes(monkeypatch) -> None:
+    monkeypatch.setattr(clock, "today", lambda: HOJE_DOS_TESTES)
+
 
 PG_ADMIN_URL = os.environ.get("CURADORIA_TEST_PG_ADMIN_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from core.clock import local_day, utcnow
+from core import clock
 from core.errors import CuradoriaError
 from core.formato import desligamento
 
@@ -52,7 +52,7 @@ def shutdown_text(nome: str, hoje: dt.date | None = None) -> str:
         return "Data de desligamento desconhecida."
     if not model.disponivel:
         return "Modelo já descontinuado."
-    return desligamento(model.desligamento, "pela OpenAI", hoje or local_day(utcnow()))
+    return desligamento(model.desligamento, "pela OpenAI", hoje or clock.today())
 
 
 def check_base_model(nome: str, today: dt.date) -> BaseModel:

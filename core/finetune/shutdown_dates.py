@@ -18,7 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.formato import plural
-from core.clock import local_day, local_midnight_utc, utcnow
+from core import clock
+from core.clock import local_midnight_utc, utcnow
 from core.db import session_scope
 from core.db.tables import ModeloDesligamento
 from core.finetune import registry
@@ -33,7 +34,7 @@ _SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 
 def today() -> dt.date:
     """The admin's calendar day (tests pass their own `today` to the functions)."""
-    return local_day(utcnow())
+    return clock.today()
 
 
 def base_of(modelo: str) -> str:

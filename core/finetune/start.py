@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clientes.directory import get_cliente_by_id
+from core import clock
 from core.clock import utcnow
 from core.config import get_settings
 from core.db import session_scope
@@ -101,8 +102,8 @@ class StartResult:
 
 
 def _today() -> dt.date:
-    """Today (UTC); tests move it to check the provider's cut-off."""
-    return utcnow().date()
+    """The admin's calendar day; tests move it to check the provider's cut-off."""
+    return clock.today()
 
 
 def _money(value) -> Decimal | None:
