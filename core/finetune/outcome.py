@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.config import Settings, get_settings
-from core.finetune.scoring import cost_usd, price_for
+from core.finetune.scoring import cost_usd, inference_price_for
 
 APROVADO, AGUARDANDO, REJEITADO = "aprovado", "aguardando_aprovacao", "rejeitado"
 # Without a judge, a chrF gap this large (0-100 scale) marks an example as better / worse.
@@ -62,7 +62,7 @@ def _side(lado: str, modelo: str, rows: list[ComparisonRow],
     scores = [getattr(r, f"chrf_{lado}") for r in answered]
     uso = [r.uso.get(lado) or {} for r in answered]
     entrada, saida = sum(u.get("entrada", 0) for u in uso), sum(u.get("saida", 0) for u in uso)
-    custo = cost_usd(entrada, saida, price_for(modelo, precos))
+    custo = cost_usd(entrada, saida, inference_price_for(modelo, precos))
     return {
         "modelo": modelo, "respondidos": len(answered),
         "respostas_com_problema": sum(1 for p in problemas if p),
@@ -83,7 +83,7 @@ def _judge_tally(modelo: str, rows: list[ComparisonRow],
     julgados = len(verdicts)
     uso = [r.uso.get("juiz") or {} for r in rows if r.juiz]
     entrada, saida = sum(u.get("entrada", 0) for u in uso), sum(u.get("saida", 0) for u in uso)
-    custo = cost_usd(entrada, saida, price_for(modelo, precos))
+    custo = cost_usd(entrada, saida, inference_price_for(modelo, precos))
     taxa = (resultados["candidato"] + resultados["empate"] / 2) / julgados if julgados else None
     return {
         "modelo": modelo, "julgados": julgados, "vitorias": resultados["candidato"],

@@ -51,7 +51,7 @@ def chrf(resposta: str, curada: str) -> float:
     return round(_chrf().sentence_score(resposta or "", [curada or ""]).score, 2)
 
 
-def price_for(modelo: str, precos: dict[str, tuple[Decimal, Decimal]]
+def inference_price_for(modelo: str, precos: dict[str, tuple[Decimal, Decimal]]
               ) -> tuple[Decimal, Decimal] | None:
     """US$ per 1M tokens (input, output): the exact name, then 'ft:<base>' for a fine-tune,
     each also without its snapshot date; None when unknown (a LoRA adapter, say)."""

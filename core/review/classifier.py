@@ -224,7 +224,7 @@ def classifier_from_settings(escolha: str | None = None, settings: Settings | No
         logger.warning("classificador 'llm' sem CURADORIA_CLASSIFICADOR_MODELO; valem as regras")
         return None
     from core.finetune.chat import Endpoint, ask, make_client
-    from core.finetune.scoring import price_for
+    from core.finetune.scoring import inference_price_for
 
     key = settings.classificador_api_key.get_secret_value() if settings.classificador_api_key else None
     endpoint = Endpoint(model=modelo, base_url=settings.classificador_endpoint or None, api_key=key)
@@ -236,4 +236,4 @@ def classifier_from_settings(escolha: str | None = None, settings: Settings | No
         return ask(state["client"], endpoint, messages, settings, response_format=response_format)
 
     return ClassificadorLLM(modelo=modelo, ask=asker, max_conversas=settings.classificador_max_conversas,
-                            preco=price_for(modelo, settings.avaliacao_precos_usd))
+                            preco=inference_price_for(modelo, settings.avaliacao_precos_usd))
