@@ -20,7 +20,6 @@ from core.review.analysis import (
     count_pending,
     count_problems,
     count_topics,
-    export_csv,
     get_analysis,
     get_overview,
     get_suggestion,
@@ -28,6 +27,7 @@ from core.review.analysis import (
     problem_condition,
     queue_all,
 )
+from core.review.planilha import export_csv
 
 U, A = "user", "assistant"
 INICIO = dt.datetime(2026, 11, 10, 12)
