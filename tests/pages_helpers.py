@@ -50,6 +50,17 @@ def login(at: AppTest, usuario: str, senha: str = SENHA) -> AppTest:
     return at
 
 
+def change_password_form(at: AppTest, atual: str, nova: str, confirmacao: str | None = None) -> AppTest:
+    """Fill 'Troque sua senha' (current, new, confirmation) and submit it."""
+    inputs = at.text_input
+    inputs[0].input(atual)
+    inputs[1].input(nova)
+    inputs[2].input(nova if confirmacao is None else confirmacao)
+    at.button[0].click()
+    at.run()
+    return at
+
+
 def logged_in_dashboard(engine, usuario: str = "ana", page: str | None = None) -> AppTest:
     """The dashboard after a real login through the form; optionally switched to a page."""
     make_admin(engine, usuario)

@@ -25,7 +25,7 @@ from core.auth import (
 )
 from core.errors import AuthError, InvalidInput
 from core.db.tables import Administrador
-from tests.pages_helpers import SENHA, login, make_admin, open_dashboard, shown
+from tests.pages_helpers import SENHA, change_password_form, login, make_admin, open_dashboard, shown
 
 NOW = dt.datetime(2026, 11, 1, 12, 0)
 
@@ -131,12 +131,7 @@ def test_changing_your_own_password_keeps_you_logged_in(engine, settings):
     at = open_dashboard()  # empty database: the initial admin is created
     senha = settings.initial_password_file.read_text().split("senha: ")[1].strip()
     at = login(at, "admin", senha)
-    inputs = at.text_input
-    inputs[0].input(senha)
-    inputs[1].input("uma-senha-nova-forte")
-    inputs[2].input("uma-senha-nova-forte")
-    at.button[0].click()
-    at.run()
+    change_password_form(at, senha, "uma-senha-nova-forte")
     assert at.title[0].value == "Visão geral"
     at.run()
     assert at.title[0].value == "Visão geral"

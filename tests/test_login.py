@@ -9,7 +9,8 @@ from sqlalchemy import select
 from core.auth import LOGIN_REFUSED, authenticate, change_password
 from core.db.tables import Administrador
 from core.errors import AuthError, InvalidInput
-from tests.pages_helpers import SENHA, login, make_admin, menu_pages, open_dashboard, shown
+from tests.pages_helpers import (SENHA, change_password_form, login, make_admin, menu_pages,
+                                 open_dashboard, shown)
 
 
 def _texts(at) -> str:
@@ -61,12 +62,7 @@ def test_first_start_creates_admin_with_a_one_time_password_that_must_be_changed
     senha = settings.initial_password_file.read_text().split("senha: ")[1].strip()
     at = login(at, "admin", senha)
     assert at.title[0].value == "Troque sua senha"
-    inputs = at.text_input
-    inputs[0].input(senha)
-    inputs[1].input("uma-senha-nova-forte")
-    inputs[2].input("uma-senha-nova-forte")
-    at.button[0].click()
-    at.run()
+    change_password_form(at, senha, "uma-senha-nova-forte")
     assert at.title[0].value == "Visão geral"
     assert not settings.initial_password_file.exists()
 
@@ -133,19 +129,10 @@ def test_after_the_first_password_change_the_login_page_has_no_first_access_hint
     assert any("Primeiro acesso" in c.value for c in at.caption)
     senha = settings.initial_password_file.read_text().split("senha: ")[1].strip()
     at = login(at, "admin", senha)
-    inputs = at.text_input
-    inputs[0].input(senha)
-    inputs[1].input("uma-senha-nova-forte")
-    inputs[2].input("outra-senha-diferente")  # does not match: the form stays
-    at.button[0].click()
-    at.run()
+    # The confirmation does not match: the form stays.
+    change_password_form(at, senha, "uma-senha-nova-forte", "outra-senha-diferente")
     assert at.title[0].value == "Troque sua senha"
-    inputs = at.text_input
-    inputs[0].input(senha)
-    inputs[1].input("uma-senha-nova-forte")
-    inputs[2].input("uma-senha-nova-forte")
-    at.button[0].click()
-    at.run()
+    change_password_form(at, senha, "uma-senha-nova-forte")
     assert at.title[0].value == "Visão geral"
     at.sidebar.button[0].click()  # log out: the login form, without the first-access hint
     at.run()
