@@ -114,13 +114,19 @@ def main() -> None:
     parser.add_argument("--seed-sample", type=int, default=200_000,
                         help="list entries read one GET at a time for the seed's read path")
     parser.add_argument("--sem-derivados", action="store_true",
-                        help="diagnostic: disable the search-index and analysis-queue triggers "
-                        "on mensagens during the import, to see what they cost")
+                        help="diagnostic: the same as --desligar busca,analise "
+                        "(the search-index and analysis-queue triggers on mensagens)")
     parser.add_argument("--desligar", default="",
                         help="diagnostic, comma-separated: what to switch off during the import "
                         f"to see what it costs ({', '.join(ABLATIONS)})")
     parser.add_argument("--keep", action="store_true", help="keep the database and the keys")
     args = parser.parse_args()
+    desligar = [parte for parte in args.desligar.split(",") if parte]
+    if args.sem_derivados:  # the search index and the analysis queue
+        desligar += [parte for parte in ("busca", "analise") if parte not in desligar]
+    for parte in desligar:
+        if parte not in ABLATIONS:
+            parser.error(f"--desligar: {parte!r} desconhecido ({', '.join(ABLATIONS)})")
 
     prefix = f"bench:ingest:{uuid.uuid4().hex[:10]}:"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -162,15 +168,7 @@ def main() -> None:
             pipeline.update_search = timed_update_search
         listed = client.llen(prefix + "all_conversations")
 
-        if args.sem_derivados:
-            # Diagnostic: how much of the import is the search index and analysis queue.
-            with engine.begin() as conn:
-                conn.execute(text("ALTER TABLE mensagens DISABLE TRIGGER trg_conversas_busca_insert"))
-                conn.execute(text("ALTER TABLE mensagens DISABLE TRIGGER trg_analise_fila_insert"))
-        desligar = [parte for parte in args.desligar.split(",") if parte]
         for parte in desligar:
-            if parte not in ABLATIONS:
-                parser.error(f"--desligar: {parte!r} desconhecido ({', '.join(ABLATIONS)})")
             with engine.begin() as conn:
                 for statement in ABLATIONS[parte]:
                     conn.execute(text(statement))
