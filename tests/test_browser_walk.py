@@ -12,10 +12,11 @@ import pytest
 from core.auth import create_admin
 from core.db import get_engine, session_scope, upgrade_database
 from tests.browser_helpers import (  # noqa: F401  (fixtures)
-    APP,
     SENHA,
     USUARIO,
+    StreamlitApp,
     browser_type_launch_args,
+    login,
     running_dashboard,
     wait_idle,
 )
@@ -112,20 +113,15 @@ def demo_server(tmp_path_factory):
     log = tmp / "streamlit.log"
     env = {"DATABASE_URL": db_url, "CURADORIA_INITIAL_PASSWORD_FILE": str(tmp / "senha_inicial.txt")}
     with running_dashboard(env, log) as url:
-        yield url, log
+        yield StreamlitApp(url=url, engine=engine), log
 
 
 @pytest.mark.parametrize("largura", [1366, 1920])
 def test_every_page_at_1366_and_1920_px_has_no_cut_off_button_nor_wide_table_and_the_log_no_warning(page, demo_server, largura):
-    url, log = demo_server
+    app, log = demo_server
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": largura, "height": 900})
-    page.goto(url)
-    page.wait_for_selector(APP, timeout=30_000)
-    page.get_by_label("Usuário").fill(USUARIO)
-    page.get_by_label("Senha").fill(SENHA)
-    page.get_by_role("button", name="Entrar").click()
-    page.get_by_text("Conectado como").wait_for(timeout=30_000)
+    login(page, app)
     cortados, largas = {}, []
     for _, title, _, path in menu_entries():
         page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
@@ -154,14 +150,9 @@ def test_every_page_at_1366_and_1920_px_has_no_cut_off_button_nor_wide_table_and
 
 
 def test_a_rejected_entry_chosen_in_its_table_shows_its_key_and_excerpt_in_full(page, demo_server):
-    url, _ = demo_server
+    app, _ = demo_server
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(url)
-    page.wait_for_selector(APP, timeout=30_000)
-    page.get_by_label("Usuário").fill(USUARIO)
-    page.get_by_label("Senha").fill(SENHA)
-    page.get_by_role("button", name="Entrar").click()
-    page.get_by_text("Conectado como").wait_for(timeout=30_000)
+    login(page, app)
     page.get_by_test_id("stSidebarNav").get_by_text("Importação", exact=True).click()
     page.get_by_role("heading", name="Entradas rejeitadas").wait_for(timeout=60_000)
     _settle(page)
