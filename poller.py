@@ -13,6 +13,7 @@ import argparse
 import os
 import logging
 import signal
+import socket
 import sys
 import threading
 
@@ -52,14 +53,21 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     sinais: list[int] = []
 
-    def handle(signum, _frame) -> None:
-        # Only set the flag: a handler that logs can interrupt a write to stdout in
-        # progress, fail with a reentrant-write error and never set it.
-        stop.set()
-        sinais.append(signum)
+    # The Python handler does nothing: it runs in the main thread between two bytecodes,
+    # possibly while that thread holds the lock inside `stop` (entering stop.wait), where
+    # setting the flag could deadlock it. The C-level handler writes each signal's number
+    # to a socket; a thread reading it sets the flag, whatever the main thread is doing.
+    leitura, escrita = socket.socketpair()
+    escrita.setblocking(False)
+    signal.set_wakeup_fd(escrita.fileno(), warn_on_full_buffer=False)
 
-    signal.signal(signal.SIGTERM, handle)
-    signal.signal(signal.SIGINT, handle)
+    def watch_signals() -> None:
+        sinais.append(leitura.recv(1)[0])
+        stop.set()
+
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
+    signal.signal(signal.SIGINT, lambda _signum, _frame: None)
+    threading.Thread(target=watch_signals, daemon=True, name="sinais").start()
     terminou = threading.Event()
     threading.Thread(target=exit_if_stuck, args=(stop, terminou), daemon=True,
                      name="parada").start()
